@@ -1,0 +1,1 @@
+"""Classification: codes and separator sheets, identifiers, document types, document boundaries."""

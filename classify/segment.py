@@ -1,0 +1,123 @@
+"""Split a stack of recognised pages into documents and give each a type, a volume and a case."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from classify.doctype import TypeGuess, classify, starts_document
+from classify.identifiers import find_case_numbers, find_identifiers, mask_identifier, parse_case_number
+from classify.parties import find_parties
+from classify.separator import Separator, parse_separator_text
+from classify.taxonomy import Taxonomy
+
+
+@dataclass(frozen=True)
+class PageFacts:
+    """What segmentation needs to know of one page, in stack order."""
+    page_id: int
+    role: str                      # content | blank | separator
+    title: str | None
+    text: str
+    codes: tuple[str, ...] = ()    # decoded code texts
+
+
+@dataclass(frozen=True)
+class DocumentDraft:
+    page_ids: tuple[int, ...]
+    type_code: str
+    title: str
+    confidence: float
+    volume: str
+    case_no: str | None
+    review: bool
+    reason: str
+    separator_page_id: int | None = None
+    parties: tuple[tuple[str, str], ...] = ()
+    identifiers: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass
+class _Open:
+    separator: Separator | None = None
+    separator_page_id: int | None = None
+    pages: list[PageFacts] = field(default_factory=list)
+
+
+def split(pages: list[PageFacts]) -> list[_Open]:
+    """Separators and titled pages start documents; untitled pages continue the one before; blanks are skipped."""
+    groups: list[_Open] = []
+    for page in pages:
+        if page.role == "separator":
+            groups.append(_Open(_separator_of(page), page.page_id))
+        elif page.role == "content":
+            current = groups[-1] if groups else None
+            fresh_separator = current is not None and current.separator is not None and not current.pages
+            if current is None or (starts_document(page.title) and not fresh_separator):
+                current = _Open()
+                groups.append(current)
+            current.pages.append(page)
+    return [g for g in groups if g.pages]
+
+
+def _separator_of(page: PageFacts) -> Separator:
+    for text in page.codes:
+        found = parse_separator_text(text)
+        if found is not None:
+            return found
+    return Separator(None, None)
+
+
+def segment(pages: list[PageFacts], taxonomy: Taxonomy, *, stack_case: str | None,
+            review_below: float) -> list[DocumentDraft]:
+    """Documents of one stack. Case: separator sheet › the stack's case › a case number read on the document ›
+    the case routed just before in the same stack; none of these → unrouted, for review."""
+    drafts: list[DocumentDraft] = []
+    routed = stack_case
+    for group in split(pages):
+        case_no = _case_of(group, stack_case, routed)
+        routed = case_no or routed
+        drafts.append(_draft(group, case_no, taxonomy, review_below))
+    return drafts
+
+
+def _case_of(group: _Open, stack_case: str | None, routed: str | None) -> str | None:
+    if group.separator is not None and group.separator.case_no:
+        return group.separator.case_no
+    if stack_case:
+        return stack_case
+    found = find_case_numbers(group.pages[0].text)
+    return found[0].text if found else routed
+
+
+def _draft(group: _Open, case_no: str | None, taxonomy: Taxonomy, review_below: float) -> DocumentDraft:
+    first = group.pages[0]
+    text = "\n".join(p.text for p in group.pages)
+    guess = _type_of(group, first, text, taxonomy, case_no)
+    doc_type = taxonomy.get(guess.code) if guess.code in taxonomy.codes else None
+    volume = (group.separator.volume if group.separator and group.separator.type_code
+              else doc_type.volume if doc_type else "ZJ")
+    title = first.title or (doc_type.name if doc_type else "未识别材料")
+    reasons = [guess.reason] + ([] if case_no else ["no case number: route it by hand"])
+    review = guess.confidence < review_below or case_no is None
+    return DocumentDraft(
+        tuple(p.page_id for p in group.pages), guess.code, title, round(guess.confidence, 3), volume, case_no,
+        review, "; ".join(r for r in reasons if r), group.separator_page_id,
+        tuple((p.role, p.name) for p in find_parties(text)),
+        tuple((i.kind, mask_identifier(i.value)) for i in find_identifiers(text)))
+
+
+def _type_of(group: _Open, first: PageFacts, text: str, taxonomy: Taxonomy, case_no: str | None) -> TypeGuess:
+    if group.separator is not None and group.separator.type_code in taxonomy.codes:
+        return TypeGuess(group.separator.type_code, 1.0, "", "separator sheet")
+    case = parse_case_number(case_no) if case_no else None
+    guess = classify(first.title, text, taxonomy, case.type_code if case else None)
+    return _higher_court(guess, first.text, case)
+
+
+def _higher_court(guess: TypeGuess, text: str, case) -> TypeGuess:
+    """A judgment or ruling carrying a second-instance number inside a first-instance case is the appellate decision."""
+    if guess.code not in ("JUDGMENT", "RULING") or case is None or not case.type_code.endswith("初"):
+        return guess
+    numbers = find_case_numbers(text)
+    if any(n.type_code.endswith("终") for n in numbers):
+        return TypeGuess("HIGHER_COURT_DOC", guess.confidence, guess.family, "second-instance number on the page")
+    return guess

@@ -1,0 +1,1 @@
+"""Declarative settings files (defaults, taxonomy, stages) and the typed settings object that reads them."""

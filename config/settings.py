@@ -1,0 +1,133 @@
+"""The typed settings object: read once at start-up from config/defaults.yaml, an optional file and the environment."""
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+DEFAULTS = Path(__file__).with_name("defaults.yaml")
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class QueueSettings(_Section):
+    backend: Literal["inprocess"] = "inprocess"
+    workers: int = Field(0, ge=0)
+    page_timeout_s: float = Field(180, gt=0)
+    file_timeout_s: float = Field(120, gt=0)
+    worker_memory_mb: int = Field(4096, ge=256)
+
+    @property
+    def worker_count(self) -> int:
+        return self.workers or os.cpu_count() or 1
+
+
+class BlobSettings(_Section):
+    backend: Literal["local"] = "local"
+
+
+class CatalogueSettings(_Section):
+    url: str = ""
+
+
+class LimitSettings(_Section):
+    max_file_mb: int = Field(1024, gt=0)
+    max_image_pixels: int = Field(150_000_000, gt=0)
+    max_page_inches: float = Field(60, gt=0)
+
+
+class OcrSettings(_Section):
+    languages: str = "chi_sim"
+    dpi: int = Field(300, ge=72, le=1200)
+    psm: int = Field(3, ge=0, le=13)
+    jpeg_quality: int = Field(75, ge=30, le=100)
+    retry_below_confidence: float = Field(55, ge=0, le=100)
+    omp_thread_limit: int = Field(1, ge=1)
+
+
+class PreprocessSettings(_Section):
+    orientation: bool = True
+    deskew: bool = True
+    crop: bool = True
+    max_skew_degrees: float = Field(5.0, gt=0, le=45)
+
+
+class ClassifySettings(_Section):
+    review_below_confidence: float = Field(0.7, ge=0, le=1)
+    strict_case_numbers: bool = True
+
+
+class DossierSettings(_Section):
+    court: str = ""
+
+
+class Settings(_Section):
+    home: Path
+    queue: QueueSettings = QueueSettings()
+    blobs: BlobSettings = BlobSettings()
+    catalogue: CatalogueSettings = CatalogueSettings()
+    limits: LimitSettings = LimitSettings()
+    ocr: OcrSettings = OcrSettings()
+    preprocess: PreprocessSettings = PreprocessSettings()
+    classify: ClassifySettings = ClassifySettings()
+    dossier: DossierSettings = DossierSettings()
+
+    @property
+    def catalogue_url(self) -> str:
+        return self.catalogue.url or f"sqlite:///{self.home / 'catalogue.sqlite3'}"
+
+
+class SettingsError(ValueError):
+    """The settings files or environment are invalid; the message names the key."""
+
+
+def _read_yaml(path: Path) -> dict:
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except (OSError, yaml.YAMLError) as exc:
+        raise SettingsError(f"cannot read settings file {path}: {exc}") from exc
+    if not isinstance(data, dict):
+        raise SettingsError(f"settings file {path} must hold a mapping at the top level")
+    return data
+
+
+def _merge(base: dict, override: Mapping) -> dict:
+    merged = dict(base)
+    for key, value in override.items():
+        if isinstance(value, Mapping) and isinstance(merged.get(key), dict):
+            merged[key] = _merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def _environment_overrides(env: Mapping[str, str]) -> dict:
+    overrides: dict = {}
+    if env.get("EDOSSIER_HOME"):
+        overrides["home"] = env["EDOSSIER_HOME"]
+    if env.get("EDOSSIER_WORKERS"):
+        overrides["queue"] = {"workers": env["EDOSSIER_WORKERS"]}
+    return overrides
+
+
+def load_settings(path: Path | None = None, env: Mapping[str, str] | None = None,
+                  **overrides: object) -> Settings:
+    """Defaults, then the file named by `path` or EDOSSIER_CONFIG, then the environment, then keyword overrides."""
+    env = os.environ if env is None else env
+    data = _read_yaml(DEFAULTS)
+    extra = path or (Path(env["EDOSSIER_CONFIG"]) if env.get("EDOSSIER_CONFIG") else None)
+    if extra is not None:
+        data = _merge(data, _read_yaml(Path(extra)))
+    data = _merge(data, _environment_overrides(env))
+    data = _merge(data, overrides)
+    try:
+        settings = Settings.model_validate(data)
+    except ValidationError as exc:
+        raise SettingsError(f"invalid settings: {exc}") from exc
+    return settings.model_copy(update={"home": Path(settings.home).expanduser().resolve()})

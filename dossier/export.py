@@ -1,0 +1,141 @@
+"""Export a case from the catalogue: volumes in binding order (dossier.assemble) and manifest.json for other tools."""
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from dataclasses import dataclass
+from datetime import date, datetime, timezone
+from pathlib import Path
+
+from classify.identifiers import parse_case_number
+from classify.taxonomy import Taxonomy
+from dossier.assemble import assemble_volume
+from dossier.model import DocumentEntry, VolumeResult, VolumeSpec
+
+MANIFEST_FORMAT = "edossier-manifest/1"
+FAMILY_LABELS = {"civil_first": "民事一审", "civil_second": "民事二审", "enforcement": "执行"}
+
+
+@dataclass(frozen=True)
+class CaseExport:
+    case_no: str
+    folder: Path
+    volumes: tuple[tuple[str, Path, int], ...]     # (volume, pdf, physical pages)
+    documents: int
+    review: int
+    pages_received: int
+    pages_digitised: int
+    excluded: int
+
+
+def export_case(ctx, case_no: str, out: Path) -> CaseExport:
+    """Write OUT/ZJ.pdf (and OUT/FJ.pdf when there is internal material) and OUT/manifest.json."""
+    taxonomy = Taxonomy.load()
+    family = family_of(case_no, taxonomy)
+    documents = ctx.catalogue.documents_of_case(case_no)
+    pages = {pid: ctx.catalogue.page(pid) for doc in documents for pid in doc["page_ids"]}
+    out.mkdir(parents=True, exist_ok=True)
+    volumes = []
+    for volume in ("ZJ", "FJ"):
+        ordered = _binding_order([d for d in documents if d["volume"] == volume], taxonomy, family, volume)
+        if ordered:
+            result = _write_volume(ctx, case_no, volume, family, ordered, pages, taxonomy, out / f"{volume}.pdf")
+            volumes.append((volume, ordered, result))
+    manifest = build_manifest(ctx, case_no, family, volumes, pages, taxonomy)
+    _write_json(out / "manifest.json", manifest)
+    accounting = manifest["digitisation"]
+    return CaseExport(case_no, out, tuple((v, r.path, r.pages) for v, _, r in volumes), len(documents),
+                      sum(1 for d in documents if d["review"]), accounting["pages_received"],
+                      accounting["pages_digitised"], len(manifest["excluded_pages"]))
+
+
+def family_of(case_no: str, taxonomy: Taxonomy) -> str:
+    number = parse_case_number(case_no, strict=False)
+    return taxonomy.family_of_case_type(number.type_code if number else "")
+
+
+def _binding_order(documents: list[dict], taxonomy: Taxonomy, family: str, volume: str) -> list[dict]:
+    return sorted(documents, key=lambda d: (taxonomy.sort_key(family, volume, d["type_code"]),
+                                            d["received_order"], d["id"]))
+
+
+def _write_volume(ctx, case_no, volume, family, documents, pages, taxonomy, path: Path) -> VolumeResult:
+    entries = tuple(_entry(ctx, d, pages, taxonomy) for d in documents)
+    spec = VolumeSpec(case_no=case_no, volume=volume, court=ctx.settings.dossier.court, cause="",
+                      case_family_label=FAMILY_LABELS.get(family, family), documents=entries,
+                      produced_on=date.today())
+    return assemble_volume(spec, path)
+
+
+def _entry(ctx, document: dict, pages: dict, taxonomy: Taxonomy) -> DocumentEntry:
+    code = document["type_code"]
+    known = code in taxonomy.codes
+    return DocumentEntry(
+        title=document["title"], type_code=code, type_name=taxonomy.get(code).name if known else "未识别材料",
+        page_pdfs=tuple(ctx.blobs.local_path(pages[pid]["pdf_key"]) for pid in document["page_ids"]),
+        numbered=taxonomy.get(code).numbered if known else True, review=bool(document["review"]))
+
+
+def build_manifest(ctx, case_no, family, volumes, pages, taxonomy) -> dict:
+    files = {}
+    return {
+        "format": MANIFEST_FORMAT,
+        "case_no": case_no,
+        "case_family": family,
+        "generated_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "volumes": [_volume_manifest(ctx, v, docs, result, pages, taxonomy, files) for v, docs, result in volumes],
+        "excluded_pages": _excluded(ctx, case_no, files),
+        "digitisation": _accounting(ctx, case_no),
+    }
+
+
+def _file(ctx, sha256: str, cache: dict):
+    if sha256 not in cache:
+        cache[sha256] = ctx.catalogue.file(sha256)
+    return cache[sha256]
+
+
+def _volume_manifest(ctx, volume, documents, result: VolumeResult, pages, taxonomy, files) -> dict:
+    entries = []
+    for document, placed in zip(documents, result.documents):
+        entries.append({
+            "index": placed.index, "type_code": document["type_code"],
+            "type_name": taxonomy.get(document["type_code"]).name if document["type_code"] in taxonomy.codes else "",
+            "title": document["title"], "first_page": placed.first_page, "last_page": placed.last_page,
+            "review": bool(document["review"]), "confidence": document["confidence"],
+            "reason": document["reason"] or "",
+            "pages": [_page_manifest(ctx, pages[pid], files) for pid in document["page_ids"]],
+        })
+    return {"volume": volume, "file": result.path.name, "pdf_pages": result.pages,
+            "numbered_pages": result.numbered_pages, "documents": entries}
+
+
+def _page_manifest(ctx, page: dict, files: dict) -> dict:
+    return {"original_sha256": page["file_sha256"], "original_file": _file(ctx, page["file_sha256"], files).name,
+            "original_page": page["page_index"] + 1, "text": page["text"] or "",
+            "mean_confidence": page["mean_conf"], "rotation": page["rotation"], "skew": page["skew"]}
+
+
+def _excluded(ctx, case_no: str, files: dict) -> list[dict]:
+    rows = ctx.catalogue.excluded_pages(case_no)
+    return [{"original_sha256": r["file_sha256"], "original_file": _file(ctx, r["file_sha256"], files).name,
+             "original_page": r["page_index"] + 1, "reason": r["role"] if r["role"] in ("blank", "separator")
+             else "failed: " + (r["error"] or "")} for r in rows]
+
+
+def _accounting(ctx, case_no: str) -> dict:
+    counts = ctx.catalogue.case_page_counts(case_no)
+    received = sum(counts.get(s, 0) for s in ("done", "pending", "failed"))
+    done = counts.get("done", 0)
+    return {"pages_received": received, "pages_digitised": done, "pages_pending": counts.get("pending", 0),
+            "pages_failed": counts.get("failed", 0), "blank_pages": counts.get("blank", 0),
+            "separator_pages": counts.get("separator", 0),
+            "rate": round(done / received, 4) if received else None}
+
+
+def _write_json(path: Path, data: dict) -> None:
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".manifest-")
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        json.dump(data, handle, ensure_ascii=False, indent=2)
+    os.replace(tmp, path)

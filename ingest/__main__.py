@@ -1,0 +1,4 @@
+"""`python -m ingest` runs the edossier command line."""
+from ingest.cli import main
+
+main()

@@ -1,0 +1,76 @@
+"""Status reports from the catalogue: per case and overall, as data (for --json) and as tables."""
+from __future__ import annotations
+
+from rich.table import Table
+
+from classify.identifiers import mask_text
+
+
+def case_status(ctx, case_no: str) -> dict | None:
+    case = ctx.catalogue.case(case_no)
+    if case is None:
+        return None
+    documents = ctx.catalogue.documents_of_case(case_no)
+    counts = ctx.catalogue.case_page_counts(case_no)
+    received = sum(counts.get(s, 0) for s in ("done", "pending", "failed"))
+    return {
+        "case_no": case_no, "family": case["family"],
+        "pages": {"received": received, "digitised": counts.get("done", 0), "pending": counts.get("pending", 0),
+                  "failed": counts.get("failed", 0), "blank": counts.get("blank", 0),
+                  "separator": counts.get("separator", 0)},
+        "digitisation_rate": round(counts.get("done", 0) / received, 4) if received else None,
+        "documents": [{"id": d["id"], "volume": d["volume"], "type_code": d["type_code"], "title": d["title"],
+                       "pages": len(d["page_ids"]), "confidence": d["confidence"], "review": bool(d["review"]),
+                       "reason": d["reason"] or ""} for d in documents],
+        "quarantined": [_item(q) for q in ctx.catalogue.quarantine_items("open") if q["case_no"] == case_no],
+    }
+
+
+def overall_status(ctx) -> dict:
+    cases = []
+    for case_no in ctx.catalogue.case_numbers():
+        data = case_status(ctx, case_no)
+        cases.append({"case_no": case_no, "documents": len(data["documents"]),
+                      "in_review": sum(1 for d in data["documents"] if d["review"]), **data["pages"],
+                      "digitisation_rate": data["digitisation_rate"]})
+    unrouted = ctx.catalogue.unrouted_documents()
+    return {"cases": cases, "totals": ctx.catalogue.counts(),
+            "unrouted_documents": [{"id": d["id"], "title": d["title"], "type_code": d["type_code"]}
+                                   for d in unrouted],
+            "quarantined": [_item(q) for q in ctx.catalogue.quarantine_items("open")]}
+
+
+def _item(q: dict) -> dict:
+    return {"id": q["id"], "file": q["source_path"], "page": (q["page_index"] + 1) if q["page_index"] is not None
+            else None, "code": q["error_code"], "reason": mask_text(q["reason"])}
+
+
+def render_status(console, data: dict) -> None:
+    if "cases" in data:
+        _render_overall(console, data)
+    else:
+        _render_case(console, data)
+
+
+def _render_overall(console, data: dict) -> None:
+    table = Table(title="Cases")
+    for column in ("case", "documents", "in review", "received", "digitised", "pending", "failed", "rate"):
+        table.add_column(column)
+    for c in data["cases"]:
+        rate = f"{c['digitisation_rate']:.0%}" if c["digitisation_rate"] is not None else "-"
+        table.add_row(c["case_no"], str(c["documents"]), str(c["in_review"]), str(c["received"]),
+                      str(c["digitised"]), str(c["pending"]), str(c["failed"]), rate)
+    console.print(table)
+    console.print(f"unrouted documents: {len(data['unrouted_documents'])} · "
+                  f"quarantined: {len(data['quarantined'])}")
+
+
+def _render_case(console, data: dict) -> None:
+    table = Table(title=f"{data['case_no']} ({data['family']})")
+    for column in ("id", "vol", "type", "title", "pages", "confidence", "review"):
+        table.add_column(column)
+    for d in data["documents"]:
+        table.add_row(str(d["id"]), d["volume"], d["type_code"], d["title"], str(d["pages"]),
+                      f"{d['confidence']:.2f}", "yes" if d["review"] else "")
+    console.print(table)
+    console.print("pages: " + ", ".join(f"{k} {v}" for k, v in data["pages"].items()))

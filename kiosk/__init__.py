@@ -1,0 +1,1 @@
+"""Filing-kiosk web application; filled by its own issue."""

@@ -1,0 +1,1 @@
+"""OCR: OpenCV page preprocessing and the tesseract adapter."""

@@ -1,0 +1,102 @@
+"""Recognise one prepared page: tesseract's words grouped into lines, the page text, and a searchable PDF page."""
+from __future__ import annotations
+
+import io
+import tempfile
+import unicodedata
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from ocr import tesseract
+from ocr.types import Line, PageLayout, Word
+
+
+@dataclass(frozen=True)
+class OcrOptions:
+    languages: str = "chi_sim"
+    psm: int = 3
+    jpeg_quality: int = 75
+    timeout: float = 180.0
+
+
+@dataclass(frozen=True)
+class OcrPage:
+    layout: PageLayout
+    mean_conf: float
+    pdf: bytes | None
+    engine: dict
+
+    @property
+    def text(self) -> str:
+        return self.layout.text
+
+
+def recognise(gray: np.ndarray, dpi: int, options: OcrOptions, pdf: bool = True) -> OcrPage:
+    """OCR a greyscale page; the searchable PDF carries the page as a JPEG at `dpi` with the text layer."""
+    with tempfile.TemporaryDirectory(prefix="edossier-ocr-") as tmp:
+        image = Path(tmp) / "page.jpg"
+        Image.fromarray(gray).save(image, format="JPEG", quality=options.jpeg_quality, dpi=(dpi, dpi),
+                                   optimize=False)
+        run = tesseract.run(image, lang=options.languages, psm=options.psm, dpi=dpi, pdf=pdf,
+                            timeout=options.timeout)
+    layout = parse_tsv(run.tsv, gray.shape[1], gray.shape[0])
+    engine = {"engine": "tesseract", "version": tesseract.version(), "languages": options.languages,
+              "psm": options.psm, "dpi": dpi}
+    return OcrPage(layout, mean_confidence(layout), run.pdf, engine)
+
+
+def parse_tsv(tsv: str, width: int, height: int) -> PageLayout:
+    """Tesseract TSV (level 5 rows are words) → lines in reading order."""
+    groups: dict[tuple[int, int, int, int], list[Word]] = {}
+    for row in tsv.splitlines()[1:]:
+        cells = row.split("\t")
+        if len(cells) < 12 or cells[0] != "5" or not cells[11].strip():
+            continue
+        key = tuple(int(c) for c in cells[1:5])
+        left, top, w, h = (int(c) for c in cells[6:10])
+        groups.setdefault(key, []).append(Word(cells[11].strip(), float(cells[10]), left, top, w, h))
+    return PageLayout(width, height, tuple(_line(words) for words in groups.values()))
+
+
+def _line(words: list[Word]) -> Line:
+    left = min(w.left for w in words)
+    top = min(w.top for w in words)
+    right = max(w.left + w.width for w in words)
+    bottom = max(w.top + w.height for w in words)
+    text = join_words([w.text for w in words])
+    return Line(text, left, top, right - left, bottom - top, _weighted_conf(words), tuple(words))
+
+
+def _is_cjk(char: str) -> bool:
+    return unicodedata.east_asian_width(char) in ("W", "F")
+
+
+def join_words(words: list[str]) -> str:
+    """Join words with spaces, except between two East Asian characters (tesseract splits CJK runs)."""
+    out = ""
+    for word in words:
+        if out and not (_is_cjk(out[-1]) and _is_cjk(word[0])):
+            out += " "
+        out += word
+    return out
+
+
+def _weighted_conf(words) -> float:
+    pairs = [(max(w.conf, 0.0), len(w.text)) for w in words]
+    total = sum(n for _, n in pairs)
+    return sum(c * n for c, n in pairs) / total if total else 0.0
+
+
+def mean_confidence(layout: PageLayout) -> float:
+    """Character-weighted mean word confidence (0..100); 0 for a page with no text."""
+    return _weighted_conf([w for line in layout.lines for w in line.words])
+
+
+def searchable_pdf_bytes(gray: np.ndarray, dpi: int, quality: int) -> bytes:
+    """An image-only PDF page (no text layer), for pages that are kept but not recognised."""
+    out = io.BytesIO()
+    Image.fromarray(gray).save(out, format="PDF", resolution=dpi, quality=quality)
+    return out.getvalue()

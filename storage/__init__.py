@@ -1,0 +1,1 @@
+"""Storage adapters: content-addressed blob stores and the catalogue."""
