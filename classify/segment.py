@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from classify.doctype import TypeGuess, classify, starts_document
+from classify.doctype import TypeGuess, classify, refine_by_case_number, starts_document
 from classify.identifiers import find_case_numbers, find_identifiers, mask_identifier, parse_case_number
 from classify.parties import find_parties
 from classify.separator import Separator, parse_separator_text
@@ -110,14 +110,15 @@ def _type_of(group: _Open, first: PageFacts, text: str, taxonomy: Taxonomy, case
         return TypeGuess(group.separator.type_code, 1.0, "", "separator sheet")
     case = parse_case_number(case_no) if case_no else None
     guess = classify(first.title, text, taxonomy, case.type_code if case else None)
-    return _higher_court(guess, first.text, case)
+    return _by_printed_number(guess, first.text, case, taxonomy)
 
 
-def _higher_court(guess: TypeGuess, text: str, case) -> TypeGuess:
-    """A judgment or ruling carrying a second-instance number inside a first-instance case is the appellate decision."""
-    if guess.code not in ("JUDGMENT", "RULING") or case is None or not case.type_code.endswith("初"):
+def _by_printed_number(guess: TypeGuess, text: str, case, taxonomy: Taxonomy) -> TypeGuess:
+    """A decision printed with another instance's number (民终 in a 民初 case …) is that court's decision."""
+    if case is None:
         return guess
-    numbers = find_case_numbers(text)
-    if any(n.type_code.endswith("终") for n in numbers):
-        return TypeGuess("HIGHER_COURT_DOC", guess.confidence, guess.family, "second-instance number on the page")
+    for number in find_case_numbers(text):
+        code = refine_by_case_number(guess.code, case.type_code, number.type_code, taxonomy)
+        if code != guess.code:
+            return TypeGuess(code, guess.confidence, guess.family, f"{guess.reason}; printed number {number.text}")
     return guess

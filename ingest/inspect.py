@@ -10,7 +10,7 @@ from pathlib import Path
 import pikepdf
 from PIL import Image, ImageFile
 
-from ingest.errors import (DamagedFile, DecompressionBomb, EmptyDocument, PasswordProtected, TooLarge,
+from ingest.errors import (DamagedFile, DecompressionBomb, EmptyDocument, InputRejected, PasswordProtected, TooLarge,
                            TruncatedFile, UnsupportedType)
 from ingest.sniff import ACCEPTED, sniff
 
@@ -40,6 +40,15 @@ class Inspection:
 
 def inspect_file(path: Path, limits: Limits, password: str | None = None, name: str | None = None) -> Inspection:
     """Raise an InputRejected subclass with a reason a person understands, or describe the file."""
+    try:
+        return _inspect(path, limits, password, name)
+    except InputRejected as exc:
+        exc.reason = exc.reason.replace(str(path), name or path.name)  # storage paths mean nothing to a reader
+        exc.args = (exc.reason,)
+        raise
+
+
+def _inspect(path: Path, limits: Limits, password: str | None, name: str | None) -> Inspection:
     size = path.stat().st_size
     if size > limits.max_file_bytes:
         raise TooLarge(f"file of {size / 2**20:.0f} MiB exceeds the {limits.max_file_bytes / 2**20:.0f} MiB limit")
