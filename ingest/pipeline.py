@@ -107,13 +107,25 @@ def _inspected(ctx: Context, report: RunReport, record, outcome: Outcome) -> Non
 # 3. digitise: every pending page, in parallel ------------------------------------------------------------------
 def digitise_pages(ctx: Context, queue: JobQueue, stack_keys: list[str], report: RunReport,
                    progress: Progress) -> None:
+    """Queue every pending page; a page whose worker process died is queued once more before it is reported."""
     page_ids = [pid for key in stack_keys for pid in ctx.catalogue.page_ids(status="pending", stack=key)]
     for page_id in page_ids:
-        queue.enqueue("ingest.jobs.process_page", page_id, timeout=ctx.settings.queue.page_timeout_s)
+        _enqueue_page(ctx, queue, page_id)
     progress("pages", 0, len(page_ids))
-    for done, outcome in enumerate(queue.results(), start=1):
+    done, retried = 0, set()
+    for outcome in queue.results():
+        if outcome.died and outcome.args[0] not in retried:
+            retried.add(outcome.args[0])
+            log.warning("worker died on page %s; queued again", outcome.args[0])
+            _enqueue_page(ctx, queue, outcome.args[0])
+            continue
         _page_finished(ctx, report, outcome)
+        done += 1
         progress("pages", done, len(page_ids))
+
+
+def _enqueue_page(ctx: Context, queue: JobQueue, page_id: int) -> None:
+    queue.enqueue("ingest.jobs.process_page", page_id, timeout=ctx.settings.queue.page_timeout_s)
 
 
 def _page_finished(ctx: Context, report: RunReport, outcome: Outcome) -> None:

@@ -22,6 +22,7 @@ class Outcome:
     value: dict | None = None
     error: str | None = None
     timed_out: bool = False
+    died: bool = False           # the worker process ended under the job (killed, crashed, out of memory)
 
 
 class JobQueue(Protocol):
@@ -71,7 +72,8 @@ def _outcome(job: str, args: tuple, future) -> Outcome:
     except FutureTimeout:
         return Outcome(job, args, error="stopped: took longer than its time limit", timed_out=True)
     except ProcessExpired as exc:
-        return Outcome(job, args, error=f"worker process died (exit code {exc.exitcode}): out of memory or crashed")
+        return Outcome(job, args, error=f"worker process died (exit code {exc.exitcode}): killed, out of memory "
+                                        f"or crashed", died=True)
     except MemoryError:
         return Outcome(job, args, error="ran out of memory (worker memory limit)")
     except Exception as exc:  # a defect in a job must not stop the batch; it is reported with the page

@@ -1,0 +1,160 @@
+"""The printable separator sheet (分隔页) placed in front of each document before a batch is scanned.
+
+The sheet carries a large QR code with :func:`classify.separator.separator_payload` (case number, document type,
+volume) and the same facts in human-readable form. The scanner pipeline recognises the sheet, starts a new document
+with it and drops the sheet itself from the case file.
+"""
+from __future__ import annotations
+
+import io
+import threading
+from pathlib import Path
+
+import segno
+from reportlab.lib.pagesizes import A4
+from reportlab.lib.units import cm
+from reportlab.pdfbase import pdfmetrics
+from reportlab.pdfbase.ttfonts import TTFont
+from reportlab.pdfgen import canvas
+
+from classify.separator import Separator, parse_separator_text, separator_payload
+
+__all__ = ["coversheet_pdf", "QR_SIZE", "VOLUME_NAMES"]
+
+#: Printed edge length of the QR code (without its quiet zone).
+QR_SIZE = 8 * cm
+#: QR error correction level (segno may raise it when that costs no extra size).
+QR_ERROR = "q"
+VOLUME_NAMES = {"ZJ": "正卷", "FJ": "副卷"}
+
+# An embedded CJK font so the sheet prints the same on any machine (TrueType outlines; index 0 of the collection).
+CJK_FONT_NAME = "WenQuanYiMicroHei"
+CJK_FONT_FILES = (
+    Path("/usr/share/fonts/truetype/wqy/wqy-microhei.ttc"),
+    Path("/usr/share/fonts/wqy-microhei/wqy-microhei.ttc"),
+)
+_font_lock = threading.Lock()
+
+
+def _cjk_font() -> str:
+    """Register the CJK font with reportlab on first use (once per process) and return its name."""
+    with _font_lock:
+        if CJK_FONT_NAME not in pdfmetrics.getRegisteredFontNames():
+            path = next((p for p in CJK_FONT_FILES if p.is_file()), None)
+            if path is None:
+                raise FileNotFoundError(
+                    "no CJK font for separator sheets; install fonts-wqy-microhei (looked for "
+                    + ", ".join(str(p) for p in CJK_FONT_FILES) + ")")
+            pdfmetrics.registerFont(TTFont(CJK_FONT_NAME, str(path), subfontIndex=0))
+    return CJK_FONT_NAME
+
+
+def _fit(text: str, font: str, size: float, width: float, smallest: float = 8) -> float:
+    """Largest font size ≤ ``size`` at which ``text`` fits into ``width`` points (not below ``smallest``)."""
+    while size > smallest and pdfmetrics.stringWidth(text, font, size) > width:
+        size -= 0.5
+    return size
+
+
+def _draw_qr(pdf: canvas.Canvas, payload: str, x: float, y: float, size: float) -> None:
+    """QR code as one filled vector path (runs of dark modules merged), lower-left corner at (x, y)."""
+    qr = segno.make(payload, error=QR_ERROR, micro=False)
+    matrix = qr.matrix
+    module = size / len(matrix)
+    path = pdf.beginPath()
+    for row_index, row in enumerate(matrix):
+        top = y + size - (row_index + 1) * module
+        col = 0
+        while col < len(row):
+            if row[col]:
+                start = col
+                while col < len(row) and row[col]:
+                    col += 1
+                path.rect(x + start * module, top, (col - start) * module, module)
+            else:
+                col += 1
+    pdf.setFillColorRGB(0, 0, 0)
+    pdf.drawPath(path, stroke=0, fill=1)
+
+
+def coversheet_pdf(case_no: str, type_code: str, type_name: str, volume: str = "ZJ") -> bytes:
+    """One A4 page: QR separator code plus case number, document type and volume in words."""
+    case_no, type_code, type_name = case_no.strip(), type_code.strip(), type_name.strip()
+    payload = _checked_payload(case_no, type_code, volume)
+    font = _cjk_font()
+    buf = io.BytesIO()
+    pdf = canvas.Canvas(buf, pagesize=A4, invariant=1, pageCompression=1, initialFontName=font)
+    pdf.setTitle(f"分隔页 {case_no} {type_code} {volume}")
+    pdf.setSubject("edossier separator sheet")
+    pdf.setCreator("edossier")
+    y = _heading(pdf, font, A4[1] - _MARGIN)
+    y = _qr_block(pdf, payload, y - 1.2 * cm)
+    y = _facts(pdf, font, y - 1.4 * cm, [
+        ("案号", "Case No.", case_no),
+        ("文书类型", "Document type", f"{type_code}  {type_name}".strip()),
+        ("卷别", "Volume", f"{VOLUME_NAMES[volume]} {volume}"),
+    ])
+    _handling_note(pdf, font, y - 0.3 * cm)
+    _payload_footer(pdf, font, payload)
+    pdf.showPage()
+    pdf.save()
+    return buf.getvalue()
+
+
+_MARGIN = 2 * cm
+_TEXT_WIDTH = A4[0] - 2 * _MARGIN
+
+
+def _checked_payload(case_no: str, type_code: str, volume: str) -> str:
+    if not case_no or not type_code:
+        raise ValueError("a separator sheet needs a case number and a document type code")
+    payload = separator_payload(case_no, type_code, volume)  # validates the volume
+    if parse_separator_text(payload) != Separator(case_no, type_code, volume):
+        raise ValueError(f"case number / type code cannot be encoded losslessly: {case_no!r}, {type_code!r}")
+    return payload
+
+
+def _heading(pdf: canvas.Canvas, font: str, top: float) -> float:
+    """Title and a rule below it; returns the rule's height on the page."""
+    pdf.setFont(font, 26)
+    pdf.drawCentredString(A4[0] / 2, top - 26, "分隔页 / SEPARATOR SHEET")
+    pdf.setLineWidth(2)
+    pdf.line(_MARGIN, top - 40, A4[0] - _MARGIN, top - 40)
+    return top - 40
+
+
+def _qr_block(pdf: canvas.Canvas, payload: str, top: float) -> float:
+    """The QR code centred below ``top``; returns its lower edge."""
+    _draw_qr(pdf, payload, (A4[0] - QR_SIZE) / 2, top - QR_SIZE, QR_SIZE)
+    return top - QR_SIZE
+
+
+def _facts(pdf: canvas.Canvas, font: str, y: float, rows: list[tuple[str, str, str]]) -> float:
+    """Label (Chinese over English) and value per row; returns the baseline below the last row."""
+    label_width = 4.6 * cm
+    for label_zh, label_en, value in rows:
+        pdf.setFont(font, 13)
+        pdf.drawString(_MARGIN, y, label_zh)
+        pdf.setFont(font, 8)
+        pdf.drawString(_MARGIN, y - 11, label_en)
+        pdf.setFont(font, _fit(value, font, 22, _TEXT_WIDTH - label_width))
+        pdf.drawString(_MARGIN + label_width, y - 2, value)
+        y -= 1.55 * cm
+    return y
+
+
+def _handling_note(pdf: canvas.Canvas, font: str, y: float) -> None:
+    pdf.setLineWidth(1)
+    pdf.line(_MARGIN, y + 0.9 * cm, A4[0] - _MARGIN, y + 0.9 * cm)
+    note = "请勿装订 — 扫描后自动剔除"
+    pdf.setFont(font, _fit(note, font, 24, _TEXT_WIDTH))
+    pdf.drawCentredString(A4[0] / 2, y - 0.2 * cm, note)
+    pdf.setFont(font, 10)
+    pdf.drawCentredString(A4[0] / 2, y - 0.9 * cm, "Do not bind — this sheet is removed automatically after scanning")
+
+
+def _payload_footer(pdf: canvas.Canvas, font: str, payload: str) -> None:
+    """The QR code's text in small grey print, for a person checking a sheet that will not scan."""
+    pdf.setFont(font, _fit(payload, font, 6.5, _TEXT_WIDTH, smallest=4))
+    pdf.setFillColorRGB(0.35, 0.35, 0.35)
+    pdf.drawCentredString(A4[0] / 2, _MARGIN * 0.75, payload)
