@@ -51,8 +51,8 @@ def _is_excluded(text: str) -> bool:
     return normal.endswith("人民法院") or bool(find_case_numbers(normal, strict=False)) or digits * 2 > len(normal)
 
 
-def find_title(layout: PageLayout) -> str | None:
-    """Title of a page: the tallest short, roughly centred line in the top 40 %, with spaces removed.
+def find_title_line(layout: PageLayout) -> Line | None:
+    """The title line of a page: the tallest short, roughly centred line in the top 40 %.
 
     Court names (…人民法院), case numbers and mostly-digit lines are skipped. On a page of three or more lines the
     title must also stand out: its glyphs at least 10 % taller than the page's median line. None when no line
@@ -66,7 +66,13 @@ def find_title(layout: PageLayout) -> str | None:
         body = statistics.median(_glyph_height(line) for line in layout.lines)
         if _glyph_height(best) < TALLER_THAN_BODY * body:
             return None
-    return _compact(best.text)
+    return best
+
+
+def find_title(layout: PageLayout) -> str | None:
+    """Title of a page (see find_title_line) with spaces removed; None for a continuation page."""
+    line = find_title_line(layout)
+    return _compact(line.text) if line else None
 
 
 def starts_document(title: str | None) -> bool:

@@ -35,6 +35,21 @@ class DocumentDraft:
     identifiers: tuple[tuple[str, str], ...] = ()
 
 
+# Copies that carry no title of their own but always begin a document: words that all appear on such a page.
+UNTITLED_STARTS = (
+    (("居民身份证", "签发机关"), "PARTY_ID"),
+    (("签发机关", "有效期限"), "PARTY_ID"),
+    (("营业执照", "统一社会信用代码", "法定代表人"), "PARTY_ID"),
+)
+UNTITLED_CONFIDENCE = 0.85
+
+
+def untitled_type(text: str) -> str | None:
+    """The type of an identity card or business licence copy, which starts a document without a title line."""
+    compact = "".join(text.split())
+    return next((code for words, code in UNTITLED_STARTS if all(word in compact for word in words)), None)
+
+
 @dataclass
 class _Open:
     separator: Separator | None = None
@@ -51,7 +66,8 @@ def split(pages: list[PageFacts]) -> list[_Open]:
         elif page.role == "content":
             current = groups[-1] if groups else None
             fresh_separator = current is not None and current.separator is not None and not current.pages
-            if current is None or (starts_document(page.title) and not fresh_separator):
+            starts = starts_document(page.title) or (page.title is None and untitled_type(page.text) is not None)
+            if current is None or (starts and not fresh_separator):
                 current = _Open()
                 groups.append(current)
             current.pages.append(page)
@@ -108,6 +124,9 @@ def _draft(group: _Open, case_no: str | None, taxonomy: Taxonomy, review_below: 
 def _type_of(group: _Open, first: PageFacts, text: str, taxonomy: Taxonomy, case_no: str | None) -> TypeGuess:
     if group.separator is not None and group.separator.type_code in taxonomy.codes:
         return TypeGuess(group.separator.type_code, 1.0, "", "separator sheet")
+    untitled = untitled_type(first.text) if first.title is None else None
+    if untitled in taxonomy.codes:
+        return TypeGuess(untitled, UNTITLED_CONFIDENCE, "", "identity or licence copy")
     case = parse_case_number(case_no) if case_no else None
     guess = classify(first.title, text, taxonomy, case.type_code if case else None)
     return _by_printed_number(guess, first.text, case, taxonomy)

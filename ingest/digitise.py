@@ -4,12 +4,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from classify.codes import Code, find_separator, read_codes
-from classify.doctype import find_title
+from classify.doctype import clean_title, find_title_line
 from classify.separator import Separator
 from config.settings import Settings
 from ingest.pages import Raster
 from ocr import preprocess
-from ocr.engine import OcrOptions, OcrPage, recognise
+from ocr.engine import OcrOptions, OcrPage, read_line, recognise
+from ocr.types import Line
 
 
 @dataclass(frozen=True, eq=False)
@@ -33,8 +34,21 @@ def digitise(raster: Raster, settings: Settings) -> PageResult:
         return PageResult(prepared, codes, separator, None, None, prepared.rotation,
                           prepared.steps + ("separator sheet: not recognised",))
     ocr, rotation, image, steps = recognise_upright(prepared, raster.dpi, settings)
-    title = find_title(ocr.layout)
+    line = find_title_line(ocr.layout)
+    title = reread_title(image, line, raster.dpi, settings) if line else None
     return PageResult(prepared, codes, None, ocr, title, rotation, steps)
+
+
+TITLE_GLYPH_PX = 40   # tesseract's models read large, letter-spaced titles far better at about this height
+
+
+def reread_title(image, line: Line, dpi: int, settings: Settings) -> str:
+    """Read the title band again at body-text scale; large spaced titles are where page OCR errs most."""
+    margin = int(line.height * 0.4)
+    band = image[max(0, line.top - margin): line.top + line.height + margin, :]
+    scale = min(1.0, TITLE_GLYPH_PX / max(1, line.height))
+    text = clean_title(read_line(band, dpi, ocr_options(settings), scale))
+    return text or clean_title(line.text)
 
 
 def prepare(raster: Raster, settings: Settings) -> preprocess.Prepared:

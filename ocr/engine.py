@@ -48,6 +48,20 @@ def recognise(gray: np.ndarray, dpi: int, options: OcrOptions, pdf: bool = True)
     return OcrPage(layout, mean_confidence(layout), run.pdf, engine)
 
 
+def read_line(gray: np.ndarray, dpi: int, options: OcrOptions, scale: float = 1.0) -> str:
+    """Text of an image holding one line (tesseract --psm 7), optionally read at a smaller scale."""
+    picture = Image.fromarray(gray)
+    if scale < 1.0:
+        picture = picture.resize((max(1, round(picture.width * scale)), max(1, round(picture.height * scale))),
+                                 Image.Resampling.LANCZOS)
+        dpi = max(72, round(dpi * scale))
+    with tempfile.TemporaryDirectory(prefix="edossier-ocr-") as tmp:
+        image = Path(tmp) / "line.png"
+        picture.save(image, format="PNG", dpi=(dpi, dpi))
+        run = tesseract.run(image, lang=options.languages, psm=7, dpi=dpi, pdf=False, timeout=options.timeout)
+    return parse_tsv(run.tsv, gray.shape[1], gray.shape[0]).text.replace("\n", "")
+
+
 def parse_tsv(tsv: str, width: int, height: int) -> PageLayout:
     """Tesseract TSV (level 5 rows are words) → lines in reading order."""
     groups: dict[tuple[int, int, int, int], list[Word]] = {}
