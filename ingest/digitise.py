@@ -43,12 +43,20 @@ TITLE_GLYPH_PX = 40   # tesseract's models read large, letter-spaced titles far 
 
 
 def reread_title(image, line: Line, dpi: int, settings: Settings) -> str:
-    """Read the title band again at body-text scale; large spaced titles are where page OCR errs most."""
-    margin = int(line.height * 0.4)
-    band = image[max(0, line.top - margin): line.top + line.height + margin, :]
+    """Read the title line again at body-text scale; large spaced titles are where page OCR errs most.
+    The second reading wins unless it lost characters (then the band held something else)."""
+    pad = int(line.height * 0.2)
+    band = image[max(0, line.top - pad): line.top + line.height + pad,
+                 max(0, line.left - 2 * pad): line.right + 2 * pad]
     scale = min(1.0, TITLE_GLYPH_PX / max(1, line.height))
-    text = clean_title(read_line(band, dpi, ocr_options(settings), scale))
-    return text or clean_title(line.text)
+    first = _tidy_title(line.text)
+    second = _tidy_title(read_line(band, dpi, ocr_options(settings), scale))
+    return second if len(second) >= len(first) - 1 and second else first
+
+
+def _tidy_title(text: str) -> str:
+    """Title without spaces and without punctuation or specks read at its ends."""
+    return clean_title(text).strip(" ,.;:'\"`~!|_-—、，。：；“”‘’·*")
 
 
 def prepare(raster: Raster, settings: Settings) -> preprocess.Prepared:

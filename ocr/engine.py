@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import io
+import statistics
 import tempfile
 import unicodedata
 from dataclasses import dataclass
@@ -17,7 +18,7 @@ from ocr.types import Line, PageLayout, Word
 @dataclass(frozen=True)
 class OcrOptions:
     languages: str = "chi_sim"
-    psm: int = 3
+    psm: int = 4
     jpeg_quality: int = 75
     timeout: float = 180.0
 
@@ -64,7 +65,7 @@ def read_line(gray: np.ndarray, dpi: int, options: OcrOptions, scale: float = 1.
 
 def parse_tsv(tsv: str, width: int, height: int) -> PageLayout:
     """Tesseract TSV (level 5 rows are words) → lines in reading order."""
-    groups: dict[tuple[int, int, int, int], list[Word]] = {}
+    groups: dict[tuple[int, ...], list[Word]] = {}
     for row in tsv.splitlines()[1:]:
         cells = row.split("\t")
         if len(cells) < 12 or cells[0] != "5" or not cells[11].strip():
@@ -72,7 +73,28 @@ def parse_tsv(tsv: str, width: int, height: int) -> PageLayout:
         key = tuple(int(c) for c in cells[1:5])
         left, top, w, h = (int(c) for c in cells[6:10])
         groups.setdefault(key, []).append(Word(cells[11].strip(), float(cells[10]), left, top, w, h))
-    return PageLayout(width, height, tuple(_line(words) for words in groups.values()))
+    return PageLayout(width, height, tuple(_line(words) for words in _rows(list(groups.values()))))
+
+
+def _rows(lines: list[list[Word]]) -> list[list[Word]]:
+    """Reading order for single-column court paper: words regrouped into printed rows, top to bottom, each row
+    left to right. Tesseract sometimes puts a label column beside its text into another block, or reads a column
+    of labels as one tall "line"; rows built from word boxes put every word back beside its neighbours."""
+    rows: list[list[Word]] = []
+    for word in sorted((w for ws in lines for w in ws), key=lambda w: w.top + w.height / 2):
+        if rows and _in_row(word, rows[-1]):
+            rows[-1].append(word)
+        else:
+            rows.append([word])
+    return [sorted(words, key=lambda w: w.left) for words in rows]
+
+
+def _in_row(word: Word, row: list[Word]) -> bool:
+    """The word's vertical centre lies within the row's typical band (medians, so specks and tall misreads
+    do not stretch it)."""
+    top = statistics.median(w.top for w in row)
+    bottom = statistics.median(w.top + w.height for w in row)
+    return top <= word.top + word.height / 2 <= bottom
 
 
 def _line(words: list[Word]) -> Line:
@@ -89,10 +111,10 @@ def _is_cjk(char: str) -> bool:
 
 
 def join_words(words: list[str]) -> str:
-    """Join words with spaces, except between two East Asian characters (tesseract splits CJK runs)."""
+    """Join words with spaces, except next to an East Asian character (tesseract splits CJK runs into words)."""
     out = ""
     for word in words:
-        if out and not (_is_cjk(out[-1]) and _is_cjk(word[0])):
+        if out and not (_is_cjk(out[-1]) or _is_cjk(word[0])):
             out += " "
         out += word
     return out
