@@ -62,7 +62,7 @@ def _tidy_title(text: str) -> str:
 def prepare(raster: Raster, settings: Settings) -> preprocess.Prepared:
     options = settings.preprocess
     return preprocess.prepare(raster.gray, deskew=options.deskew, crop=options.crop,
-                              orientation=options.orientation)
+                              orientation=options.orientation, max_skew=options.max_skew_degrees)
 
 
 def ocr_options(settings: Settings) -> OcrOptions:

@@ -1,8 +1,9 @@
 """Page preprocessing before OCR: crop scanner borders, spot blank backsides, turn sideways pages and deskew (OpenCV).
 
-Every function takes and returns a greyscale page as a 2-D ``uint8`` array (0 = black, 255 = white). The analysis
-runs on a copy reduced to about 150 dpi (the *work image*); only the final rotation and deskew touch the full page.
-Physical sizes are derived from the page width, assumed to be about 210 mm (A4; US letter is within 3 %).
+Apart from to_gray, every function takes and returns a greyscale page as a 2-D ``uint8`` array (0 = black,
+255 = white). The analysis runs on a copy reduced to about 150 dpi (the *work image*); only the final rotation
+and deskew touch the full page. Physical sizes are derived from the page width, assumed to be about 210 mm (A4;
+US letter is within 3 %).
 
 Angle conventions: ``estimate_skew`` returns the angle to rotate by, in degrees, positive = counter-clockwise as in
 ``cv2.getRotationMatrix2D``; ``deskew(gray, estimate_skew(gray))`` straightens the page. ``rotate`` and
