@@ -177,14 +177,17 @@ def _print_report(report, as_json: bool) -> None:
         out.print_json(data=_report_dict(report))
         return
     table = Table(title="Cases")
-    for column in ("case", "documents", "review", "received", "digitised", "excluded", "dossier"):
-        table.add_column(column)
+    table.add_column("case", no_wrap=True)
+    for column in ("docs", "review", "received", "digitised", "left out"):
+        table.add_column(column, justify="right")
     for case in report.cases:
         rate = f"{case.pages_digitised}" + (f" ({case.pages_digitised / case.pages_received:.0%})"
                                             if case.pages_received else "")
         table.add_row(case.case_no, str(case.documents), str(case.review), str(case.pages_received), rate,
-                      str(case.excluded), str(case.folder))
+                      str(case.excluded))
     out.print(table)
+    for case in report.cases:
+        out.print(f"dossier {case.case_no}: " + ", ".join(str(path) for _, path, _ in case.volumes))
     out.print(f"files: {report.files_new} new, {report.files_known} already received, "
               f"{len(report.duplicates)} duplicates · pages: {report.pages_done} digitised, "
               f"{report.pages_failed} failed · documents: {report.review_documents} flagged for review, "

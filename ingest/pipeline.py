@@ -8,7 +8,7 @@ from pathlib import Path
 
 from classify.segment import PageFacts, segment
 from classify.taxonomy import Taxonomy
-from dossier.export import CaseExport, export_case
+from dossier.export import CaseExport, export_case, family_of
 from ingest.context import Context
 from ingest.discover import Stack
 from ingest.queue import JobQueue, Outcome
@@ -168,16 +168,10 @@ def classify_stack(ctx: Context, stack_key: str, case_no: str | None, taxonomy: 
     ctx.catalogue.replace_stack_documents(stack_key, [_document_values(d, order) for d in drafts])
     ctx.catalogue.set_page_roles(_page_cases(rows, drafts, case_no))
     for case in {d.case_no for d in drafts if d.case_no}:
-        ctx.catalogue.ensure_case(case, taxonomy.family_of_case_type(_type_code(case)))
+        ctx.catalogue.ensure_case(case, family_of(case, taxonomy))
     report.unrouted_documents += sum(1 for d in drafts if d.case_no is None)
     report.review_documents += sum(1 for d in drafts if d.review)
     return {d.case_no for d in drafts if d.case_no}
-
-
-def _type_code(case_no: str) -> str:
-    from classify.identifiers import parse_case_number
-    number = parse_case_number(case_no, strict=False)
-    return number.type_code if number else ""
 
 
 def _document_values(draft, order: dict[int, float]) -> dict:
