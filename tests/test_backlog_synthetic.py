@@ -16,6 +16,7 @@ from pathlib import Path
 import pypdfium2 as pdfium
 import pytest
 
+from classify.doctype import edit_distance
 from classify.taxonomy import Taxonomy
 from synth.backlog import make_backlog
 
@@ -33,14 +34,7 @@ def _norm(text: str) -> str:
 
 
 def _cer(hyp: str, ref: str) -> float:
-    hyp, ref = _norm(hyp), _norm(ref)
-    previous = list(range(len(ref) + 1))
-    for i, a in enumerate(hyp, 1):
-        current = [i]
-        for j, b in enumerate(ref, 1):
-            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (a != b)))
-        previous = current
-    return previous[-1] / max(1, len(ref))
+    return edit_distance(_norm(hyp), _norm(ref)) / max(1, len(_norm(ref)))
 
 
 @pytest.fixture(scope="module")
