@@ -24,8 +24,8 @@ def _parser() -> argparse.ArgumentParser:
     backlog.add_argument("out", type=Path, help="folder to create (must be empty or absent)")
     backlog.add_argument("--seed", type=int, default=7, help="random seed (default 7)")
     backlog.add_argument("--cases", type=int, default=3, help="number of cases, at least 2 (default 3)")
-    backlog.add_argument("--truth", type=Path, default=None, help="where to write the truth JSON (default OUT.truth.json)")
-    backlog.add_argument("--workers", type=int, default=1, help="processes used to draw pages (default 1)")
+    backlog.add_argument("--truth", type=Path, default=None,
+                         help="where to write the truth JSON (default OUT.truth.json)")
     bench = commands.add_parser(
         "bench", help="degraded pages with ground-truth text for the OCR benchmark",
         description="Write OUT/page_NN.jpg with OUT/page_NN.gt.txt (UTF-8 ground truth) and OUT/manifest.json: "
@@ -34,7 +34,6 @@ def _parser() -> argparse.ArgumentParser:
     bench.add_argument("out", type=Path, help="folder to write the pages into")
     bench.add_argument("--n", type=int, default=20, help="number of pages (default 20)")
     bench.add_argument("--seed", type=int, default=11, help="random seed (default 11)")
-    bench.add_argument("--workers", type=int, default=1, help="processes used to draw pages (default 1)")
     return parser
 
 
@@ -43,7 +42,7 @@ def main(argv: list[str] | None = None) -> int:
     started = time.monotonic()
     if args.command == "backlog":
         try:
-            truth = make_backlog(args.out, args.seed, args.cases, args.truth, args.workers)
+            truth = make_backlog(args.out, args.seed, args.cases, args.truth)
         except (FileExistsError, ValueError) as error:
             print(f"error: {error}", file=sys.stderr)
             return 2
@@ -51,7 +50,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{len(truth.cases)} cases, {len(truth.files)} files, {pages} pages in {args.out} "
               f"({time.monotonic() - started:.1f} s); truth: {args.truth or default_truth_path(args.out)}")
         return 0
-    written = make_bench_pages(args.out, args.n, args.seed, args.workers)
+    written = make_bench_pages(args.out, args.n, args.seed)
     print(f"{len(written)} pages in {args.out} ({time.monotonic() - started:.1f} s)")
     return 0
 

@@ -3,12 +3,8 @@ from __future__ import annotations
 
 import io
 import json
-import multiprocessing
 import random
-from collections import deque
-from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import ProcessPoolExecutor
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -19,8 +15,10 @@ from synth.degrade import ScanParams, blank_backside, degrade, jpeg_roundtrip, s
 from synth.documents import CaseFile, Document, Page, civil_case, enforcement_case, make_court
 from synth.render import DPI, render_page, render_patch_t, render_separator
 
-PDF_PAGE = (2480 * 72 / DPI, 3508 * 72 / DPI)  # A4 in points for a 300-dpi image
 DUPLEX_SHARE = 0.3
+SEPARATOR_FILE = "scan_0001.pdf"  # starts with a separator sheet naming case and document type
+PATCH_FILE = "scan_0002.tif"  # two documents with a Patch-T sheet between them
+TEXT_ONLY_FILE = "IMG_0003.jpg"  # a phone-camera style scan whose case number is only in its text
 
 
 @dataclass(frozen=True)
@@ -100,8 +98,8 @@ class Sheet:
 class _Plan:
     """Files being planned: per file its sheets; per case and document the sides that belong to it."""
     files: dict[str, list[Sheet]] = field(default_factory=dict)
-    formats: dict[str, str] = field(default_factory=dict)
     sides: dict[tuple[str, int], list[tuple[str, int]]] = field(default_factory=dict)
+    multi_page_files: int = 0
 
     def add(self, path: str, sheet: Sheet, case_no: str, doc_index: int) -> None:
         sheets = self.files.setdefault(path, [])
@@ -136,22 +134,6 @@ def _jobs(sheets: list[Sheet]) -> list[tuple[Sheet, ...]]:
     return jobs
 
 
-def ordered_map(fn: Callable, items: Iterable, workers: int) -> Iterator:
-    """fn over items in order, in up to `workers` processes with a bounded number of results in flight."""
-    if workers <= 1:
-        yield from map(fn, items)
-        return
-    context = multiprocessing.get_context("forkserver")
-    with ProcessPoolExecutor(workers, mp_context=context) as pool:
-        pending: deque = deque()
-        for item in items:
-            pending.append(pool.submit(fn, item))
-            if len(pending) >= 2 * workers:
-                yield pending.popleft().result()
-        while pending:
-            yield pending.popleft().result()
-
-
 def _jpeg_bytes(image: np.ndarray, quality: int) -> bytes:
     buffer = io.BytesIO()
     Image.fromarray(image).save(buffer, "JPEG", quality=quality, dpi=(DPI, DPI))
@@ -168,8 +150,9 @@ def write_pdf(path: Path, pages: list[tuple[np.ndarray, int]]) -> None:
                                  ColorSpace=pikepdf.Name.DeviceGray, Filter=pikepdf.Name.DCTDecode)
         w_pt, h_pt = width * 72 / DPI, height * 72 / DPI
         content = pikepdf.Stream(pdf, f"q {w_pt:.2f} 0 0 {h_pt:.2f} 0 0 cm /Im0 Do Q".encode())
+        resources = pikepdf.Dictionary(XObject=pikepdf.Dictionary(Im0=xobject))
         page = pikepdf.Dictionary(Type=pikepdf.Name.Page, MediaBox=[0, 0, round(w_pt, 2), round(h_pt, 2)],
-                                  Contents=content, Resources=pikepdf.Dictionary(XObject=pikepdf.Dictionary(Im0=xobject)))
+                                  Contents=content, Resources=resources)
         pdf.pages.append(pikepdf.Page(page))
     pdf.save(path, deterministic_id=True)
 
@@ -221,10 +204,10 @@ def _loose_choice(cases: list[CaseFile]) -> dict[tuple[str, int], str]:
     enforcement = next(c for c in cases if c.kind == "enforcement")
     text_only = civil[-1]
     return {
-        (civil[0].case_no, _doc_index(civil[0], "TRIAL_RECORD")): "scan_0001.pdf",
-        (enforcement.case_no, _doc_index(enforcement, "ENF_NOTICE")): "scan_0002.tif",
-        (enforcement.case_no, _doc_index(enforcement, "ENF_RULING")): "scan_0002.tif",
-        (text_only.case_no, _doc_index(text_only, "SUMMONS")): "IMG_0003.jpg",
+        (civil[0].case_no, _doc_index(civil[0], "TRIAL_RECORD")): SEPARATOR_FILE,
+        (enforcement.case_no, _doc_index(enforcement, "ENF_NOTICE")): PATCH_FILE,
+        (enforcement.case_no, _doc_index(enforcement, "ENF_RULING")): PATCH_FILE,
+        (text_only.case_no, _doc_index(text_only, "SUMMONS")): TEXT_ONLY_FILE,
     }
 
 
@@ -265,7 +248,7 @@ def _add_doc(plan: _Plan, rng: random.Random, path: str, case_no: str, doc_index
             plan.add(path, blank, case_no, doc_index)
 
 
-def _plan_case(plan: _Plan, rng: random.Random, case: CaseFile, loose: dict, first: bool, counter: list[int]) -> None:
+def _plan_case(plan: _Plan, rng: random.Random, case: CaseFile, loose: dict, first: bool) -> None:
     """Files of one case folder: 001.pdf, 002.jpg, … in the order the paper was scanned."""
     docs = [(i, d) for i, d in enumerate(case.documents) if (case.case_no, i) not in loose]
     must_duplex = first  # the first case always has one duplex-scanned file, so the backlog has blank backs
@@ -274,8 +257,8 @@ def _plan_case(plan: _Plan, rng: random.Random, case: CaseFile, loose: dict, fir
         duplex = not alone and (rng.random() < DUPLEX_SHARE or (must_duplex and number > 1))
         must_duplex = must_duplex and not duplex
         sides = sum(len(d.pages) for _, d in chunk) * (2 if duplex else 1)
-        suffix = _format(rng, chunk, sides, counter[0])
-        counter[0] += sides > 1
+        suffix = _format(rng, chunk, sides, plan.multi_page_files)
+        plan.multi_page_files += sides > 1
         path = f"{case.case_no}/{number:03d}{suffix}"
         for doc_index, doc in chunk:
             _add_doc(plan, rng, path, case.case_no, doc_index, doc, duplex)
@@ -286,10 +269,10 @@ def _plan_loose(plan: _Plan, rng: random.Random, cases: list[CaseFile], loose: d
     by_no = {c.case_no: c for c in cases}
     for (case_no, doc_index), path in loose.items():
         doc = by_no[case_no].documents[doc_index]
-        if path.startswith("scan_0001"):
+        if path == SEPARATOR_FILE:
             sheet = Sheet("separator", scan_params(rng, border=False), case_no=case_no, type_code=doc.type_code)
             plan.add(path, sheet, case_no, doc_index)
-        if path.startswith("scan_0002") and doc.type_code == "ENF_RULING":
+        if path == PATCH_FILE and doc.type_code == "ENF_RULING":
             plan.add(path, Sheet("patch", scan_params(rng, border=False)), case_no, doc_index)
         _add_doc(plan, rng, path, case_no, doc_index, doc, duplex=False)
 
@@ -300,23 +283,20 @@ def _flip_one(plan: _Plan, rng: random.Random) -> tuple[str, int]:
                   for i, s in enumerate(sheets) if s.kind == "page"]
     path, index = rng.choice(candidates)
     sheet = plan.files[path][index]
-    params = ScanParams(**{**asdict(sheet.params), "upside_down": True})
-    plan.files[path][index] = Sheet(sheet.kind, params, sheet.page, sheet.case_no, sheet.type_code, sheet.blank_seed)
+    plan.files[path][index] = replace(sheet, params=replace(sheet.params, upside_down=True))
     return path, index
 
 
-def _write_files(out_dir: Path, plan: _Plan, workers: int) -> dict[tuple[str, int], str]:
+def _write_files(out_dir: Path, plan: _Plan) -> dict[tuple[str, int], str]:
     """Rasterise and write every planned file; returns the ground-truth text of each (file, index)."""
-    order = [(path, job) for path, sheets in plan.files.items() for job in _jobs(sheets)]
     texts: dict[tuple[str, int], str] = {}
-    pages: list[tuple[np.ndarray, int]] = []
-    for (path, _), sides in zip(order, ordered_map(rasterise, (job for _, job in order), workers), strict=True):
-        for image, text, quality in sides:
-            texts[(path, len(pages))] = text
-            pages.append((image, quality))
-        if len(pages) == len(plan.files[path]):
-            write_file(out_dir / path, pages)
-            pages = []
+    for path, sheets in plan.files.items():
+        pages: list[tuple[np.ndarray, int]] = []
+        for job in _jobs(sheets):
+            for image, text, quality in rasterise(job):
+                texts[(path, len(pages))] = text
+                pages.append((image, quality))
+        write_file(out_dir / path, pages)
     return texts
 
 
@@ -343,8 +323,7 @@ def default_truth_path(out_dir: Path) -> Path:
     return out_dir.parent / (out_dir.name + ".truth.json")
 
 
-def make_backlog(out_dir: Path, seed: int = 7, cases: int = 3, truth_path: Path | None = None,
-                 workers: int = 1) -> BacklogTruth:
+def make_backlog(out_dir: Path, seed: int = 7, cases: int = 3, truth_path: Path | None = None) -> BacklogTruth:
     """Write a backlog folder (one sub-folder per case plus loose scans) and its truth JSON; same seed, same bytes."""
     out_dir = Path(out_dir)
     if cases < 2:
@@ -354,13 +333,13 @@ def make_backlog(out_dir: Path, seed: int = 7, cases: int = 3, truth_path: Path 
     rng = random.Random(seed)
     case_files = _make_cases(rng, cases)
     loose = _loose_choice(case_files)
-    plan, counter = _Plan(), [0]
+    plan = _Plan()
     for number, case in enumerate(case_files):
-        _plan_case(plan, rng, case, loose, number == 0, counter)
+        _plan_case(plan, rng, case, loose, number == 0)
     _plan_loose(plan, rng, case_files, loose)
     _flip_one(plan, rng)
     out_dir.mkdir(parents=True, exist_ok=True)
-    texts = _write_files(out_dir, plan, workers)
+    texts = _write_files(out_dir, plan)
     truth = BacklogTruth(out_dir.name, seed, tuple(_case_truth(c, plan, texts) for c in case_files), _file_truth(plan))
     target = Path(truth_path) if truth_path else default_truth_path(out_dir)
     target.write_text(truth.to_json(), encoding="utf-8")

@@ -6,7 +6,7 @@ import random
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from synth.backlog import Sheet, ordered_map, rasterise, write_image
+from synth.backlog import Sheet, rasterise, write_image
 from synth.degrade import ScanParams, scan_params
 from synth.documents import CaseFile, Page, civil_case, enforcement_case, make_court
 
@@ -48,8 +48,8 @@ def _select(rng: random.Random, n: int) -> list[tuple[str, int, Page]]:
     return chosen
 
 
-def make_bench_pages(out_dir: Path, n: int = 20, seed: int = 11, workers: int = 1) -> list[Path]:
-    """Write page_NN.jpg and page_NN.gt.txt (UTF-8) for n degraded pages, one of them upside down; returns the images."""
+def make_bench_pages(out_dir: Path, n: int = 20, seed: int = 11) -> list[Path]:
+    """Write page_NN.jpg and page_NN.gt.txt (UTF-8) for n degraded pages, one upside down; returns the images."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     rng = random.Random(seed)
@@ -59,8 +59,8 @@ def make_bench_pages(out_dir: Path, n: int = 20, seed: int = 11, workers: int = 
               in enumerate(pages)]
     width = max(2, len(str(n)))
     written, manifest = [], []
-    for i, sides in enumerate(ordered_map(rasterise, sheets, workers)):
-        image, text, quality = sides[0]
+    for i, sheet in enumerate(sheets):
+        image, text, quality = rasterise(sheet)[0]
         stem = f"page_{i + 1:0{width}d}"
         write_image(out_dir / f"{stem}.jpg", image, quality)
         (out_dir / f"{stem}.gt.txt").write_text(text + "\n", encoding="utf-8")

@@ -1,4 +1,4 @@
-"""Make clean synthetic pages look scanned: skew, blur, noise, uneven paper, JPEG artefacts, borders, blank backsides."""
+"""Make clean synthetic pages look scanned: skew, blur, noise, uneven paper, JPEG artefacts, borders, blank backs."""
 from __future__ import annotations
 
 import random
@@ -51,7 +51,8 @@ def rotate(image: np.ndarray, degrees: float) -> np.ndarray:
     """Rotate about the centre, same canvas, white fill (positive = counter-clockwise)."""
     h, w = image.shape
     matrix = cv2.getRotationMatrix2D((w / 2, h / 2), degrees, 1.0)
-    return cv2.warpAffine(image, matrix, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=255)
+    return cv2.warpAffine(image, matrix, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT,
+                          borderValue=255)
 
 
 def upside_down(image: np.ndarray) -> np.ndarray:
@@ -85,7 +86,7 @@ def _border(image: np.ndarray, side: str | None, width: int, rng: random.Random)
 
 @lru_cache(maxsize=1)
 def _noise_bank() -> np.ndarray:
-    """Gaussian noise (σ = NOISE_UNIT) as int8, made once with a fixed seed; pages add windows of it at seeded offsets."""
+    """Gaussian noise (σ = NOISE_UNIT) as int8, made once with a fixed seed; pages add windows at seeded offsets."""
     cv2.setRNGSeed(NOISE_SEED)
     bank = np.empty((A4_SHAPE[0] + 512, A4_SHAPE[1] + 512), dtype=np.float32)
     cv2.randn(bank, 0.0, NOISE_UNIT)
@@ -132,8 +133,10 @@ def _show_through(front: np.ndarray, strength: float) -> np.ndarray:
     return cv2.resize(ink, (front.shape[1], front.shape[0]), interpolation=cv2.INTER_LINEAR)
 
 
-def blank_backside(rng: random.Random, front: np.ndarray | None = None, shape: tuple[int, int] = A4_SHAPE) -> np.ndarray:
+def blank_backside(rng: random.Random | None = None, front: np.ndarray | None = None,
+                   shape: tuple[int, int] = A4_SHAPE) -> np.ndarray:
     """The empty back of a page scanned duplex: paper tone, noise, a few specks, faint show-through of front."""
+    rng = rng or random.Random(0)
     tone = rng.randint(238, 250) / 255.0
     page = _smooth_field(rng, shape, tone * 0.96, tone)
     if front is not None:

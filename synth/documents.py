@@ -158,10 +158,6 @@ def enforcement_fee(amount: int) -> int:
     return round(fee)
 
 
-def _name(party: Person | Company) -> str:
-    return party.name
-
-
 def _party_lines(role: str, party: Person | Company, style: str, full: bool = True) -> list[Line]:
     """The 原告/被告/申请人 block of one party."""
     if isinstance(party, Company):
@@ -193,7 +189,7 @@ def _page(lines: list[Line], seal: bool = False, layout: str = "text") -> Page:
 
 
 def _facts_story(f: CaseFacts) -> str:
-    p, d = _name(f.plaintiff), _name(f.defendant)
+    p, d = f.plaintiff.name, f.defendant.name
     if f.cause.story == "loan":
         return (f"{ymd(f.deal_date)}，被告{d}因资金周转需要向原告{p}借款{f.amount}元，并出具借条一份，约定借款期限为六个月。"
                 f"原告于当日通过银行转账方式向被告交付了全部借款。")
@@ -203,7 +199,7 @@ def _facts_story(f: CaseFacts) -> str:
 
 def _claims(f: CaseFacts, verb: str) -> list[str]:
     return [
-        f"1.{verb}被告{_name(f.defendant)}向原告支付{f.cause.money}{f.amount}元；",
+        f"1.{verb}被告{f.defendant.name}向原告支付{f.cause.money}{f.amount}元；",
         f"2.{verb}被告支付自{ymd(f.deal_date + dt.timedelta(days=180))}起至实际清偿之日止的逾期利息"
         f"（以{f.amount}元为基数，按一年期贷款市场报价利率计算）；",
         "3.本案诉讼费用由被告承担。",
@@ -222,7 +218,7 @@ def complaint(f: CaseFacts) -> Document:
         Line("为维护原告的合法权益，根据《中华人民共和国民法典》及《中华人民共和国民事诉讼法》的相关规定，"
              "特向贵院提起诉讼，请求依法判如所请。"),
         Line("此致", "body"), Line(f.court.name, "plain"), Line("", "gap"),
-        *_sign(f"具状人：{_name(f.plaintiff)}", ymd(f.filed)),
+        *_sign(f"具状人：{f.plaintiff.name}", ymd(f.filed)),
         Line("附：本诉状副本一份。", "plain"),
     ]
     return _doc("COMPLAINT", "party", _page(first), _page(second))
@@ -256,10 +252,10 @@ def poa(f: CaseFacts, role: str, other: str) -> Document:
     matter = f.cause.name + ("执行" if role == "申请执行人" else "")
     lines = [Line("授权委托书", "title"), *_party_lines("委托人", f.plaintiff, "plain", full=False),
              Line(f"受托人：{f.lawyer.name}，{f.lawyer.firm}律师，联系电话{f.lawyer.phone}。", "plain"),
-             Line(f"现委托上列受托人在{role}{_name(f.plaintiff)}与{other}{_name(f.defendant)}{matter}一案中，"
+             Line(f"现委托上列受托人在{role}{f.plaintiff.name}与{other}{f.defendant.name}{matter}一案中，"
                   "作为我方的代理人。"),
              Line(f"代理人{f.lawyer.name}的代理权限为：{_authority(role)}"),
-             Line("", "gap"), *_sign(f"委托人：{_name(f.plaintiff)}", f"受托人：{f.lawyer.name}", ymd(f.filed))]
+             Line("", "gap"), *_sign(f"委托人：{f.plaintiff.name}", f"受托人：{f.lawyer.name}", ymd(f.filed))]
     return _doc("POA", "party", _page(lines))
 
 
@@ -272,7 +268,7 @@ def _authority(role: str) -> str:
 
 def evidence_list(f: CaseFacts) -> Document:
     """证据目录 as a three-column table: number, evidence, purpose."""
-    p, d = _name(f.plaintiff), _name(f.defendant)
+    p, d = f.plaintiff.name, f.defendant.name
     money = "借条" if f.cause.story == "loan" else "《建材买卖合同》"
     items = [
         ("原告身份证明", "证明原告的诉讼主体资格"),
@@ -293,8 +289,8 @@ def accept_notice(f: CaseFacts) -> Document:
     """受理案件通知书 to the plaintiff."""
     fee = court_fee(f.amount)
     day = f.filed + dt.timedelta(days=2)
-    lines = [*_court_head(f, "受理案件通知书"), Line(f"{_name(f.plaintiff)}：", "plain"),
-             Line(f"你诉{_name(f.defendant)}{f.cause.name}一案的起诉状已收到。经审查，起诉符合法定受理条件，"
+    lines = [*_court_head(f, "受理案件通知书"), Line(f"{f.plaintiff.name}：", "plain"),
+             Line(f"你诉{f.defendant.name}{f.cause.name}一案的起诉状已收到。经审查，起诉符合法定受理条件，"
                   "本院决定立案审理。现将有关事项通知如下："),
              Line("一、在诉讼过程中，当事人必须依法行使诉讼权利，遵守诉讼秩序，履行诉讼义务。"),
              Line(f"二、应在接到本通知书后七日内，向本院预交案件受理费{fee}元。期满不预交的，按自动撤回起诉处理。"),
@@ -308,8 +304,8 @@ def accept_notice(f: CaseFacts) -> Document:
 def response_notice(f: CaseFacts) -> Document:
     """应诉通知书 to the defendant."""
     day = f.filed + dt.timedelta(days=3)
-    lines = [*_court_head(f, "应诉通知书"), Line(f"{_name(f.defendant)}：", "plain"),
-             Line(f"本院受理原告{_name(f.plaintiff)}诉你{f.cause.name}一案，现将起诉状副本送达给你，"
+    lines = [*_court_head(f, "应诉通知书"), Line(f"{f.defendant.name}：", "plain"),
+             Line(f"本院受理原告{f.plaintiff.name}诉你{f.cause.name}一案，现将起诉状副本送达给你，"
                   "并将有关事项通知如下："),
              Line("一、你应在收到起诉状副本之日起十五日内向本院提交答辩状，并按对方当事人的人数提出副本。"
                   "你在答辩期内不提交答辩状的，不影响本院审理。"),
@@ -322,7 +318,7 @@ def response_notice(f: CaseFacts) -> Document:
 def summons(f: CaseFacts, hearing: dt.datetime) -> Document:
     """传票 summoning the defendant to the hearing."""
     d = f.defendant
-    rows = [("案由", f.cause.name), ("被传唤人", _name(d)), ("工作单位或住址", d.address),
+    rows = [("案由", f.cause.name), ("被传唤人", d.name), ("工作单位或住址", d.address),
             ("传唤事由", "开庭"), ("应到时间", f"{ymd(hearing.date())}{hearing.hour}时{hearing.minute:02d}分"),
             ("应到处所", f"本院第{_cn_number(hearing.day % 6 + 1)}法庭")]
     lines = [*_court_head(f, "传票"), *[_with_cell_text(Line("", "row", r)) for r in rows],
@@ -335,10 +331,11 @@ def summons(f: CaseFacts, hearing: dt.datetime) -> Document:
 
 def trial_record(f: CaseFacts, hearing: dt.datetime) -> Document:
     """庭审笔录, two pages of questions and answers."""
-    p, d = _name(f.plaintiff), _name(f.defendant)
+    p, d = f.plaintiff.name, f.defendant.name
     end = hearing + dt.timedelta(minutes=75)
     first = [Line("庭审笔录", "title"),
-             Line(f"时间：{ymd(hearing.date())}{hearing.hour}时{hearing.minute:02d}分至{end.hour}时{end.minute:02d}分", "plain"),
+             Line(f"时间：{ymd(hearing.date())}{hearing.hour}时{hearing.minute:02d}分至"
+                  f"{end.hour}时{end.minute:02d}分", "plain"),
              Line(f"地点：本院第{_cn_number(hearing.day % 6 + 1)}法庭", "plain"), Line(f"案号：{f.case_no}", "plain"),
              Line(f"案由：{f.cause.name}", "plain"), Line(f"审判员：{f.judge}　书记员：{f.clerk}", "plain"),
              Line("审判员：现在开庭。首先核对当事人及诉讼代理人的身份。", "plain"),
@@ -367,7 +364,7 @@ def trial_record(f: CaseFacts, hearing: dt.datetime) -> Document:
 
 def judgment(f: CaseFacts, hearing: dt.datetime, pages: int) -> Document:
     """民事判决书 on two or three pages."""
-    p, d = _name(f.plaintiff), _name(f.defendant)
+    p, d = f.plaintiff.name, f.defendant.name
     fee = court_fee(f.amount)
     day = hearing.date() + dt.timedelta(days=14)
     head = [*_court_head(f, "民事判决书"), *_party_lines("原告", f.plaintiff, "body", full=False),
@@ -401,8 +398,8 @@ def judgment(f: CaseFacts, hearing: dt.datetime, pages: int) -> Document:
 
 def service_proof(f: CaseFacts, served: dt.date, papers: str, to: Person | Company) -> Document:
     """送达回证: the form the recipient signs, as a two-column table."""
-    rows = [("案号", f.case_no), ("案由", f.cause.name), ("受送达人", _name(to)), ("送达地址", to.address),
-            ("送达文书名称及件数", papers), ("受送达人签名或者盖章", f"{_name(to)}　{ymd(served)}"),
+    rows = [("案号", f.case_no), ("案由", f.cause.name), ("受送达人", to.name), ("送达地址", to.address),
+            ("送达文书名称及件数", papers), ("受送达人签名或者盖章", f"{to.name}　{ymd(served)}"),
             ("送达人", f"{f.clerk}、{f.judge}"), ("备考", "直接送达")]
     lines = [Line(f.court.name, "court"), Line("送达回证", "title"),
              *[_with_cell_text(Line("", "row", r)) for r in rows], Line("", "gap"),
@@ -412,7 +409,7 @@ def service_proof(f: CaseFacts, served: dt.date, papers: str, to: Person | Compa
 
 def enf_application(f: CaseFacts, effective: dt.date) -> Document:
     """强制执行申请书 of the judgment creditor: requests on the first page, reasons and signature on the second."""
-    d = _name(f.defendant)
+    d = f.defendant.name
     first = [Line("强制执行申请书", "title"), *_party_lines("申请执行人", f.plaintiff, "plain"),
              *_party_lines("被执行人", f.defendant, "plain"),
              Line(f"执行依据：{f.court.name}{f.basis_no}民事判决书。", "plain"), Line("执行请求：", "plain"),
@@ -423,7 +420,7 @@ def enf_application(f: CaseFacts, effective: dt.date) -> Document:
                    f"该判决已于{ymd(effective)}发生法律效力。被执行人至今未履行判决确定的义务。"),
               Line("为维护申请执行人的合法权益，特依据《中华人民共和国民事诉讼法》的相关规定，向贵院申请强制执行。"),
               Line("此致", "body"), Line(f.court.name, "plain"), Line("", "gap"),
-              *_sign(f"申请执行人：{_name(f.plaintiff)}", ymd(f.filed)),
+              *_sign(f"申请执行人：{f.plaintiff.name}", ymd(f.filed)),
               Line(f"附：{f.basis_no}民事判决书及生效证明各一份。", "plain")]
     return _doc("ENF_APPLICATION", "party", _page(first), _page(second))
 
@@ -431,11 +428,11 @@ def enf_application(f: CaseFacts, effective: dt.date) -> Document:
 def enf_notice(f: CaseFacts) -> Document:
     """执行通知书 ordering the debtor to perform."""
     fee = court_fee(f.amount)
-    lines = [*_court_head(f, "执行通知书"), Line(f"{_name(f.defendant)}：", "plain"),
-             Line(f"{_name(f.plaintiff)}申请执行你{f.cause.name}一案，本院作出的{f.basis_no}民事判决书已经发生法律效力。"
+    lines = [*_court_head(f, "执行通知书"), Line(f"{f.defendant.name}：", "plain"),
+             Line(f"{f.plaintiff.name}申请执行你{f.cause.name}一案，本院作出的{f.basis_no}民事判决书已经发生法律效力。"
                   f"申请执行人于{ymd(f.filed)}向本院申请强制执行，本院依法立案执行。"
                   "依照《中华人民共和国民事诉讼法》的规定，责令你履行下列义务："),
-             Line(f"一、支付申请执行人{_name(f.plaintiff)}{f.cause.money}{f.amount}元及逾期利息；"),
+             Line(f"一、支付申请执行人{f.plaintiff.name}{f.cause.money}{f.amount}元及逾期利息；"),
              Line("二、加倍支付迟延履行期间的债务利息；"),
              Line(f"三、负担案件受理费{fee // 2}元、申请执行费{enforcement_fee(f.amount)}元。"),
              Line("你应当自收到本通知之日起立即履行上述义务。逾期不履行的，本院将依法强制执行，"
@@ -447,7 +444,7 @@ def enf_notice(f: CaseFacts) -> Document:
 
 def enf_ruling(f: CaseFacts, chief: str, member: str) -> Document:
     """执行裁定书 freezing the debtor's deposits or attaching property."""
-    p, d = _name(f.plaintiff), _name(f.defendant)
+    p, d = f.plaintiff.name, f.defendant.name
     lines = [*_court_head(f, "执行裁定书"), *_party_lines("申请执行人", f.plaintiff, "body", full=False),
              *_party_lines("被执行人", f.defendant, "body", full=False),
              Line(f"本院在执行申请执行人{p}与被执行人{d}{f.cause.name}一案中，因被执行人未按执行通知履行法律文书确定的义务，"

@@ -1,4 +1,4 @@
-"""Invented parties for synthetic case files: people, companies, places, IDs and credit codes that pass their checksums."""
+"""Invented parties for synthetic case files: people, companies, places, IDs and credit codes with valid checksums."""
 from __future__ import annotations
 
 import datetime as dt

@@ -7,7 +7,7 @@ from functools import lru_cache
 
 import numpy as np
 import segno
-from PIL import Image, ImageDraw, ImageFont
+from PIL import Image, ImageChops, ImageDraw, ImageFont
 
 from classify.separator import PATCH_T, separator_payload
 from synth.documents import TYPE_NAMES, Line, Page
@@ -78,7 +78,7 @@ def _width(face: str, px: int, token: str) -> float:
 
 
 def wrap(text: str, face: str, px: int, width: float, indent: float = 0.0) -> list[str]:
-    """Break CJK text into lines no wider than width; Latin/digit runs stay whole, closing punctuation never starts a line."""
+    """Break CJK text into lines at most width wide; Latin/digit runs stay whole; no line starts with a closing mark."""
     lines, current, used, avail = [], "", 0.0, width - indent
     for token in TOKEN.findall(text):
         w = _width(face, px, token)
@@ -198,8 +198,7 @@ def _paint(ops: list[_Op], image: Image.Image | None = None) -> Image.Image:
     draw = ImageDraw.Draw(image)
     for op in ops:
         if op.kind == "text":
-            draw.text(op.xy, op.text, font=font(*op.font), fill=op.fill, anchor="ls",
-                      stroke_width=op.stroke, stroke_fill=op.fill)
+            _draw_text(image, op)
         elif op.kind == "rect":
             draw.rectangle(op.xy, outline=op.fill, width=op.stroke)
         elif op.kind == "box":
@@ -211,13 +210,40 @@ def _paint(ops: list[_Op], image: Image.Image | None = None) -> Image.Image:
     return image
 
 
+@lru_cache(maxsize=8192)
+def _glyph(face: str, px: int, stroke: int, char: str) -> tuple[Image.Image, int, int]:
+    """Coverage mask of one character and its offset from the pen position on the baseline (cached)."""
+    core, (cx, cy) = font(face, px).getmask2(char, mode="L", anchor="ls")
+    core_image = Image.frombytes("L", core.size, bytes(core))
+    if not stroke:
+        return core_image, cx, cy
+    outline, (dx, dy) = font(face, px).getmask2(char, mode="L", stroke_width=stroke, anchor="ls")
+    mask = Image.frombytes("L", outline.size, bytes(outline))
+    filled = Image.new("L", mask.size, 0)
+    filled.paste(core_image, (cx - dx, cy - dy))
+    return ImageChops.lighter(mask, filled), dx, dy
+
+
+def _draw_text(image: Image.Image, op: _Op) -> None:
+    """Draw a text run glyph by glyph from the cache, advancing by each character's width."""
+    face, px = op.font
+    x, y = op.xy
+    for char in op.text:
+        mask, dx, dy = _glyph(face, px, op.stroke, char)
+        if mask.size[0] and mask.size[1]:
+            left, top = round(x) + dx, round(y) + dy
+            image.paste(op.fill, (left, top, left + mask.size[0], top + mask.size[1]), mask)
+        x += _width(face, px, char)
+
+
 def _seal(centre: tuple[float, float]) -> Image.Image:
     """A blank page stamped with a court seal (ring and star, as red ink looks in greyscale); text is drawn over it."""
     image = Image.new("L", A4, 255)
     draw = ImageDraw.Draw(image)
     cx, cy, r = centre[0], centre[1], 190
     draw.ellipse((cx - r, cy - r, cx + r, cy + r), outline=SEAL_GREY, width=10)
-    star = [(cx + 70 * np.cos(np.pi / 2 + k * 4 * np.pi / 5), cy - 70 * np.sin(np.pi / 2 + k * 4 * np.pi / 5)) for k in range(5)]
+    angles = [np.pi / 2 + k * 4 * np.pi / 5 for k in range(5)]
+    star = [(cx + 70 * np.cos(a), cy - 70 * np.sin(a)) for a in angles]
     draw.polygon(star, fill=SEAL_GREY + 10)
     return image
 
