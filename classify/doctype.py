@@ -127,6 +127,11 @@ def _exact(title: str, taxonomy: Taxonomy) -> _TitleMatch | None:
     return _TitleMatch(codes, EXACT, f"title {title} listed") if codes else None
 
 
+def is_listed_title(title: str, taxonomy: Taxonomy) -> bool:
+    """Whether a title, as read, is exactly one the taxonomy lists (then it needs no second reading)."""
+    return _exact(clean_title(title), taxonomy) is not None
+
+
 def _notice(title: str, taxonomy: Taxonomy) -> _TitleMatch | None:
     if not title.endswith(_NOTICE_SUFFIX):
         return None

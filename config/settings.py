@@ -45,6 +45,7 @@ class LimitSettings(_Section):
 class OcrSettings(_Section):
     languages: str = "chi_sim"
     dpi: int = Field(300, ge=72, le=1200)
+    recognition_dpi: int = Field(150, ge=70, le=1200)
     psm: int = Field(4, ge=0, le=13)
     jpeg_quality: int = Field(75, ge=30, le=100)
     retry_below_confidence: float = Field(55, ge=0, le=100)

@@ -1,15 +1,17 @@
 """The per-page steps, top to bottom: preprocess → read codes → OCR (trying the page upside down if it reads badly) → title."""
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 from classify.codes import Code, find_separator, read_codes
-from classify.doctype import clean_title, find_title_line
+from classify.doctype import clean_title, find_title_line, is_listed_title
 from classify.separator import Separator
+from classify.taxonomy import Taxonomy
 from config.settings import Settings
 from ingest.pages import Raster
 from ocr import preprocess
-from ocr.engine import OcrOptions, OcrPage, read_line, recognise
+from ocr.engine import OcrOptions, OcrPage, read_line, recognise, with_line_text
 from ocr.types import Line
 
 
@@ -35,8 +37,23 @@ def digitise(raster: Raster, settings: Settings) -> PageResult:
                           prepared.steps + ("separator sheet: not recognised",))
     ocr, rotation, image, steps = recognise_upright(prepared, raster.dpi, settings)
     line = find_title_line(ocr.layout)
-    title = reread_title(image, line, raster.dpi, settings) if line else None
+    title = title_of(image, line, raster.dpi, settings) if line else None
+    if line is not None and title != _tidy_title(line.text):
+        ocr = with_line_text(ocr, line, title)
+        steps += (f"title re-read: {title}",)
     return PageResult(prepared, codes, None, ocr, title, rotation, steps)
+
+
+def title_of(image, line: Line, dpi: int, settings: Settings) -> str:
+    """A title the taxonomy lists is taken as read; any other is read a second time."""
+    if is_listed_title(line.text, taxonomy()):
+        return _tidy_title(line.text)
+    return reread_title(image, line, dpi, settings)
+
+
+@functools.cache
+def taxonomy() -> Taxonomy:
+    return Taxonomy.load()
 
 
 TITLE_GLYPH_PX = 40   # tesseract's models read large, letter-spaced titles far better at about this height
@@ -67,7 +84,8 @@ def prepare(raster: Raster, settings: Settings) -> preprocess.Prepared:
 
 def ocr_options(settings: Settings) -> OcrOptions:
     ocr = settings.ocr
-    return OcrOptions(ocr.languages, ocr.psm, ocr.jpeg_quality, settings.queue.page_timeout_s * 0.8)
+    return OcrOptions(ocr.languages, ocr.psm, ocr.jpeg_quality, settings.queue.page_timeout_s * 0.8,
+                      ocr.recognition_dpi)
 
 
 def recognise_upright(prepared: preprocess.Prepared, dpi: int, settings: Settings):

@@ -39,10 +39,11 @@ def check_languages(spec: str) -> None:
                                 + " ".join(f"tesseract-ocr-{m.replace('_', '-')}" for m in missing))
 
 
-def run(image: Path, *, lang: str, psm: int, dpi: int, pdf: bool, timeout: float) -> TesseractRun:
-    """OCR one image file; the PDF (image plus invisible text) embeds a JPEG input without re-encoding it."""
+def run(image: Path, *, lang: str, psm: int, dpi: int, pdf: bool, timeout: float,
+        text_only: bool = False) -> TesseractRun:
+    """OCR one image file; the PDF is the image with an invisible text layer, or only the text layer."""
     base = image.with_suffix("")
-    config = f"--psm {psm} --dpi {dpi} -c tessedit_create_tsv=1"
+    config = f"--psm {psm} --dpi {dpi} -c tessedit_create_tsv=1" + (" -c textonly_pdf=1" if text_only else "")
     os.environ.setdefault("OMP_THREAD_LIMIT", "1")
     try:
         pytesseract.pytesseract.run_tesseract(str(image), str(base), "pdf" if pdf else "", lang, config,
