@@ -157,7 +157,7 @@ def _check_pdf_page(page: pikepdf.Page, index: int, limits: Limits) -> None:
     try:
         box = page.mediabox
         width, height = abs(float(box[2]) - float(box[0])) / 72, abs(float(box[3]) - float(box[1])) / 72
-        images = list(page.images.values())
+        images = list(page.get_images().values())
     except Exception as exc:  # a broken page dictionary raises from deep inside qpdf
         raise DamagedFile(f"damaged page {index + 1}: {_short(exc)}") from exc
     if max(width, height) > limits.max_page_inches:

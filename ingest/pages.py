@@ -93,7 +93,7 @@ def _single_embedded_image(path: Path, index: int, limits: Limits) -> Raster | N
             page = pdf.pages[index]
             if _has_text_or_vectors(page):
                 return None
-            images = list(page.images.values())
+            images = list(page.get_images().values())
             if len(images) != 1:
                 return None
             pdf_image = pikepdf.PdfImage(images[0])

@@ -35,7 +35,7 @@ def test_searchable_page_keeps_the_full_image_under_the_text():
     page = _judgment_page()
     result = recognise(page.image, 300, OcrOptions(recognition_dpi=150))
     with pikepdf.open(io.BytesIO(result.pdf)) as pdf:
-        images = list(pdf.pages[0].images.values())
+        images = list(pdf.pages[0].get_images().values())
         assert [(int(i.Width), int(i.Height)) for i in images] == [(2480, 3508)]
         width, height = float(pdf.pages[0].mediabox[2]), float(pdf.pages[0].mediabox[3])
     assert abs(width - 595.2) < 1 and abs(height - 841.9) < 1
