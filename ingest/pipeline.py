@@ -74,7 +74,8 @@ def accept_file(ctx: Context, stack: Stack, seq: int, path: Path, report: RunRep
 
 
 def _note_known(report: RunReport, path: Path, earlier, stack: Stack) -> None:
-    if earlier.stack == stack.key:
+    """The same file seen again (a resumed run) or the same bytes under another name (a duplicate scan)."""
+    if earlier.stack == stack.key and earlier.source_path == str(path.resolve()):
         report.files_known += 1
     else:
         report.duplicates.append((str(path), earlier.source_path))
