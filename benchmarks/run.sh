@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Benchmarks, one command: OCRmyPDF against `edossier backlog` on 20 degraded 300-dpi Chinese pages (pages per
+# minute, their ratio, character error rate of each).
+#   bash benchmarks/run.sh                  throughput and accuracy (a few minutes)
+#   bash benchmarks/run.sh --memory         then also a 500-page PDF through `edossier import` (peak memory, ~10 min)
+#   bash benchmarks/run.sh --json out.json  other options go to benchmarks/ocr_throughput.py
+#                                           (--pages N, --skip-baseline, --json [FILE], --seed, --jobs, --out)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+memory=0
+args=()
+for arg in "$@"; do
+  case "$arg" in
+    --memory) memory=1 ;;
+    *) args+=("$arg") ;;
+  esac
+done
+
+if ! command -v ocrmypdf >/dev/null 2>&1 || [[ ! -x .venv/bin/edossier ]]; then
+  bash scripts/setup.sh --bench
+fi
+
+.venv/bin/python benchmarks/ocr_throughput.py "${args[@]}"
+if ((memory)); then
+  .venv/bin/python benchmarks/memory_500.py
+fi
