@@ -37,17 +37,18 @@ class DocumentDraft:
 
 # Copies that carry no title of their own but always begin a document: words that all appear on such a page.
 UNTITLED_STARTS = (
-    (("居民身份证", "签发机关"), "PARTY_ID"),
-    (("签发机关", "有效期限"), "PARTY_ID"),
-    (("营业执照", "统一社会信用代码", "法定代表人"), "PARTY_ID"),
+    (("居民身份证", "签发机关"), "PARTY_ID", "居民身份证（复印件）"),
+    (("签发机关", "有效期限"), "PARTY_ID", "居民身份证（复印件）"),
+    (("营业执照", "统一社会信用代码", "法定代表人"), "PARTY_ID", "营业执照（复印件）"),
 )
 UNTITLED_CONFIDENCE = 0.85
 
 
-def untitled_type(text: str) -> str | None:
-    """The type of an identity card or business licence copy, which starts a document without a title line."""
+def untitled_type(text: str) -> tuple[str, str] | None:
+    """(type, title) of an identity card or business licence copy, which starts a document without a title line."""
     compact = "".join(text.split())
-    return next((code for words, code in UNTITLED_STARTS if all(word in compact for word in words)), None)
+    return next(((code, title) for words, code, title in UNTITLED_STARTS
+                 if all(word in compact for word in words)), None)
 
 
 @dataclass
@@ -111,7 +112,8 @@ def _draft(group: _Open, case_no: str | None, taxonomy: Taxonomy, review_below: 
     doc_type = taxonomy.get(guess.code) if guess.code in taxonomy.codes else None
     volume = (group.separator.volume if group.separator and group.separator.type_code
               else doc_type.volume if doc_type else "ZJ")
-    title = first.title or (doc_type.name if doc_type else "未识别材料")
+    copy = untitled_type(first.text) if first.title is None else None
+    title = first.title or (copy[1] if copy else doc_type.name if doc_type else "未识别材料")
     reasons = [guess.reason] + ([] if case_no else ["no case number: route it by hand"])
     review = guess.confidence < review_below or case_no is None
     return DocumentDraft(
@@ -125,8 +127,8 @@ def _type_of(group: _Open, first: PageFacts, text: str, taxonomy: Taxonomy, case
     if group.separator is not None and group.separator.type_code in taxonomy.codes:
         return TypeGuess(group.separator.type_code, 1.0, "", "separator sheet")
     untitled = untitled_type(first.text) if first.title is None else None
-    if untitled in taxonomy.codes:
-        return TypeGuess(untitled, UNTITLED_CONFIDENCE, "", "identity or licence copy")
+    if untitled is not None and untitled[0] in taxonomy.codes:
+        return TypeGuess(untitled[0], UNTITLED_CONFIDENCE, "", f"copy of {untitled[1]}")
     case = parse_case_number(case_no) if case_no else None
     guess = classify(first.title, text, taxonomy, case.type_code if case else None)
     return _by_printed_number(guess, first.text, case, taxonomy)

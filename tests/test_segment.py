@@ -1,0 +1,73 @@
+"""Splitting a stack of recognised pages into documents: separators, titles, continuation pages, blanks, identity
+copies, case routing and the printed-number rule."""
+from __future__ import annotations
+
+import pytest
+
+from classify.segment import PageFacts, segment
+from classify.separator import PATCH_T, separator_payload
+from classify.taxonomy import Taxonomy
+
+CASE = "（2024）浙0803民初1234号"
+OTHER = "（2024）浙0803民初77号"
+
+
+@pytest.fixture(scope="module")
+def taxonomy():
+    return Taxonomy.load()
+
+
+def page(pid, title=None, text="", role="content", codes=()):
+    return PageFacts(pid, role, title, text or (title or "正文继续"), tuple(codes))
+
+
+def test_titles_start_documents_and_untitled_pages_continue(taxonomy):
+    drafts = segment([page(1, "民事起诉状"), page(2), page(3, role="blank"), page(4, "授权委托书")], taxonomy,
+                     stack_case=CASE, review_below=0.7)
+    assert [(d.type_code, d.page_ids) for d in drafts] == [("COMPLAINT", (1, 2)), ("POA", (4,))]
+    assert all(d.case_no == CASE and not d.review for d in drafts)
+
+
+def test_separator_sheet_gives_case_type_and_volume(taxonomy):
+    sheet = page(1, role="separator", codes=[separator_payload(OTHER, "DELIBERATION", "FJ")])
+    drafts = segment([sheet, page(2, "合议庭评议笔录"), page(3)], taxonomy, stack_case=None, review_below=0.7)
+    assert [(d.type_code, d.volume, d.case_no, d.page_ids, d.confidence) for d in drafts] == [
+        ("DELIBERATION", "FJ", OTHER, (2, 3), 1.0)]
+    assert drafts[0].separator_page_id == 1
+
+
+def test_patch_t_splits_untitled_pages(taxonomy):
+    drafts = segment([page(1, "民事起诉状"), page(2, role="separator", codes=[PATCH_T]), page(3, text="借条 今借到")],
+                     taxonomy, stack_case=CASE, review_below=0.7)
+    assert [d.page_ids for d in drafts] == [(1,), (3,)]
+
+
+def test_identity_copy_starts_a_document_without_a_title(taxonomy):
+    drafts = segment([page(1, "民事起诉状"), page(2, text="姓名 张三 公民身份号码 签发机关 某公安局 有效期限 2020.01.01")],
+                     taxonomy, stack_case=CASE, review_below=0.7)
+    assert [(d.type_code, d.title, d.review) for d in drafts] == [
+        ("COMPLAINT", "民事起诉状", False), ("PARTY_ID", "居民身份证（复印件）", False)]
+
+
+def test_loose_pages_route_by_the_case_number_they_show(taxonomy):
+    drafts = segment([page(1, "传票", text=f"传票\n案号 {OTHER}"), page(2, "送达回证", text="送达回证 受送达人"),
+                      ], taxonomy, stack_case=None, review_below=0.7)
+    assert [d.case_no for d in drafts] == [OTHER, OTHER]     # the second follows the case routed before it
+
+
+def test_unroutable_document_is_flagged(taxonomy):
+    drafts = segment([page(1, "传票", text="传票 传唤事由")], taxonomy, stack_case=None, review_below=0.7)
+    assert drafts[0].case_no is None and drafts[0].review and "route it by hand" in drafts[0].reason
+
+
+def test_judgment_with_a_second_instance_number_is_the_higher_court_decision(taxonomy):
+    text = "某某市中级人民法院\n民事判决书\n（2024）浙08民终55号\n判决如下"
+    drafts = segment([page(1, "民事判决书", text=text)], taxonomy, stack_case=CASE, review_below=0.7)
+    assert drafts[0].type_code == "HIGHER_COURT_DOC"
+
+
+def test_identifiers_are_kept_masked(taxonomy):
+    drafts = segment([page(1, "民事起诉状", text="原告：张三，公民身份号码11010519491231002X")], taxonomy,
+                     stack_case=CASE, review_below=0.7)
+    assert drafts[0].identifiers == (("resident_id", "110105********002X"),)
+    assert ("原告", "张三") in drafts[0].parties
