@@ -35,7 +35,8 @@ def digitise(raster: Raster, settings: Settings) -> PageResult:
     if separator is not None:
         return PageResult(prepared, codes, separator, None, None, prepared.rotation,
                           prepared.steps + ("separator sheet: not recognised",))
-    ocr, rotation, image, steps = recognise_upright(prepared, raster.dpi, settings)
+    keep = None if raster.color is None else preprocess.apply_geometry(raster.color, prepared)
+    ocr, rotation, image, steps = recognise_upright(prepared, raster.dpi, settings, keep)
     line = find_title_line(ocr.layout)
     title = title_of(image, line, raster.dpi, settings) if line else None
     if line is not None and title != _tidy_title(line.text):
@@ -88,15 +89,16 @@ def ocr_options(settings: Settings) -> OcrOptions:
                       ocr.recognition_dpi)
 
 
-def recognise_upright(prepared: preprocess.Prepared, dpi: int, settings: Settings):
-    """OCR the prepared page; when it reads badly, OCR it turned 180° and keep the better reading."""
+def recognise_upright(prepared: preprocess.Prepared, dpi: int, settings: Settings, keep=None):
+    """OCR the prepared page; when it reads badly, OCR it turned 180° and keep the better reading.
+    `keep` is the colour copy of the page that goes into the dossier, turned along with it."""
     options = ocr_options(settings)
-    first = recognise(prepared.image, dpi, options)
+    first = recognise(prepared.image, dpi, options, keep=keep)
     steps = prepared.steps + (f"ocr mean confidence {first.mean_conf:.1f}",)
     if first.mean_conf >= settings.ocr.retry_below_confidence or not first.layout.lines:
         return first, prepared.rotation, prepared.image, steps
     turned = preprocess.rotate(prepared.image, 180)
-    second = recognise(turned, dpi, options)
+    second = recognise(turned, dpi, options, keep=None if keep is None else preprocess.rotate(keep, 180))
     steps += (f"ocr upside down: mean confidence {second.mean_conf:.1f}",)
     if second.mean_conf > first.mean_conf:
         return second, (prepared.rotation + 180) % 360, turned, steps + ("rotate 180",)

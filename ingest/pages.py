@@ -18,10 +18,12 @@ A4_WIDTH_INCHES = 8.27
 
 @dataclass(frozen=True, eq=False)
 class Raster:
-    """One page as pixels: greyscale uint8, with the resolution it was captured or rendered at."""
+    """One page as pixels: greyscale uint8 (what is recognised), the colour pixels when the page is in colour
+    (what is kept), and the resolution it was captured or rendered at."""
     gray: np.ndarray
     dpi: int
     how: str            # "decoded image", "embedded image", "rendered at 300 dpi"
+    color: np.ndarray | None = None
 
 
 def load_page(path: Path, media_type: str, index: int, limits: Limits, dpi: int) -> Raster:
@@ -41,7 +43,7 @@ def _image_page(path: Path, index: int, limits: Limits) -> Raster:
                 _check_pixels(image.size, limits, index)
                 dpi = _image_dpi(image)
                 image = ImageOps.exif_transpose(image) if index == 0 else image
-                return Raster(to_gray(image), dpi, "decoded image")
+                return Raster(to_gray(image), dpi, "decoded image", colour_of(image))
     except DecompressionBomb:
         raise
     except Exception as exc:  # hostile images raise anything from their decoders
@@ -62,15 +64,33 @@ def _image_dpi(image: Image.Image) -> int:
 
 def to_gray(image: Image.Image) -> np.ndarray:
     """Greyscale pixels; transparency is composited over white paper."""
-    if image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info):
-        rgba = image.convert("RGBA")
-        paper = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
-        image = Image.alpha_composite(paper, rgba)
+    image = _over_paper(image)
     if image.mode in ("I;16", "I;16B", "I;16L", "I"):
         array = np.asarray(image, dtype=np.float64)
         top = array.max() or 1.0
         return (array * 255.0 / top).astype(np.uint8)
     return np.asarray(image.convert("L"), dtype=np.uint8).copy()
+
+
+CHROMA = 48             # channel spread of a pixel that is really coloured (a red seal, blue ink), not scan noise
+COLOURED_SHARE = 0.001  # share of such pixels from which a page is kept in colour
+
+
+def colour_of(image: Image.Image) -> np.ndarray | None:
+    """RGB pixels (transparency over white paper) when the page really is in colour, else None."""
+    if image.mode not in ("RGB", "RGBA", "P", "CMYK", "YCbCr", "LAB", "PA"):
+        return None
+    rgb = np.asarray(_over_paper(image).convert("RGB"), dtype=np.uint8)
+    sample = rgb[::4, ::4].astype(np.int16)
+    coloured = ((sample.max(axis=2) - sample.min(axis=2)) > CHROMA).mean()
+    return rgb.copy() if coloured > COLOURED_SHARE else None
+
+
+def _over_paper(image: Image.Image) -> Image.Image:
+    if image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info):
+        rgba = image.convert("RGBA")
+        return Image.alpha_composite(Image.new("RGBA", rgba.size, (255, 255, 255, 255)), rgba)
+    return image
 
 
 def _check_pixels(size: tuple[int, int], limits: Limits, index: int) -> None:
@@ -106,14 +126,15 @@ def _single_embedded_image(path: Path, index: int, limits: Limits) -> Raster | N
         raise
     except Exception:  # an image pikepdf cannot hand over (JBIG2, odd colour spaces): render instead
         return None
-    gray = to_gray(pil)
+    gray, colour = to_gray(pil), colour_of(pil)
     if rotate:
         gray = np.ascontiguousarray(np.rot90(gray, k=-(rotate // 90)))
+        colour = None if colour is None else np.ascontiguousarray(np.rot90(colour, k=-(rotate // 90)))
     dpi_x, dpi_y = pil.size[0] / width_in, pil.size[1] / height_in
     if not (100 <= dpi_x <= 1200 and abs(dpi_x - dpi_y) <= 0.02 * dpi_x):
         return None  # unusual or non-square resolution: rendering gets the page's true proportions
     dpi = round(dpi_x)
-    return Raster(gray, dpi, "embedded image")
+    return Raster(gray, dpi, "embedded image", colour)
 
 
 def _has_text_or_vectors(page: pikepdf.Page) -> bool:

@@ -36,10 +36,12 @@ class OcrPage:
         return self.layout.text
 
 
-def recognise(gray: np.ndarray, dpi: int, options: OcrOptions, pdf: bool = True) -> OcrPage:
+def recognise(gray: np.ndarray, dpi: int, options: OcrOptions, pdf: bool = True,
+              keep: np.ndarray | None = None) -> OcrPage:
     """OCR a greyscale page. Tesseract reads a copy scaled down to `recognition_dpi` (its models read 10–16 pt
     print best there, and faster); word boxes come back in the page's own pixels, and the searchable PDF page is
-    the full-resolution image under tesseract's invisible text layer."""
+    the full-resolution image under tesseract's invisible text layer — `keep` (the colour page, same geometry)
+    when given, else the greyscale page."""
     scale = min(1.0, options.recognition_dpi / dpi)
     read_dpi = round(dpi * scale)
     with tempfile.TemporaryDirectory(prefix="edossier-ocr-") as tmp:
@@ -48,7 +50,8 @@ def recognise(gray: np.ndarray, dpi: int, options: OcrOptions, pdf: bool = True)
         run = tesseract.run(image, lang=options.languages, psm=options.psm, dpi=read_dpi, pdf=pdf,
                             timeout=options.timeout, text_only=True)
     layout = _rescaled(parse_tsv(run.tsv, gray.shape[1], gray.shape[0]), 1 / scale)
-    page_pdf = pdfpage.searchable_page(jpeg_bytes(gray, dpi, options.jpeg_quality), dpi, run.pdf) if pdf else None
+    kept = gray if keep is None else keep
+    page_pdf = pdfpage.searchable_page(jpeg_bytes(kept, dpi, options.jpeg_quality), dpi, run.pdf) if pdf else None
     engine = {"engine": "tesseract", "version": tesseract.version(), "languages": options.languages,
               "psm": options.psm, "dpi": read_dpi}
     return OcrPage(layout, mean_confidence(layout), page_pdf, engine)

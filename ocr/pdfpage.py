@@ -9,27 +9,30 @@ import pikepdf
 IMAGE = pikepdf.Name("/EdossierPage")
 
 
-def jpeg_size(jpeg: bytes) -> tuple[int, int]:
-    """(width, height) from a JPEG's start-of-frame marker."""
+COLOUR_SPACES = {1: pikepdf.Name.DeviceGray, 3: pikepdf.Name.DeviceRGB, 4: pikepdf.Name.DeviceCMYK}
+
+
+def jpeg_frame(jpeg: bytes) -> tuple[int, int, int]:
+    """(width, height, components) from a JPEG's start-of-frame marker."""
     offset = 2
     while offset < len(jpeg):
         marker, length = jpeg[offset + 1], struct.unpack(">H", jpeg[offset + 2:offset + 4])[0]
         if 0xC0 <= marker <= 0xCF and marker not in (0xC4, 0xC8, 0xCC):
             height, width = struct.unpack(">HH", jpeg[offset + 5:offset + 9])
-            return width, height
+            return width, height, jpeg[offset + 9]
         offset += 2 + length
     raise ValueError("no frame header in JPEG data")
 
 
 def searchable_page(jpeg: bytes, dpi: int, text_layer: bytes) -> bytes:
-    """One-page PDF: the greyscale JPEG (kept byte for byte) drawn at `dpi`, with the text-only page on top."""
-    width, height = jpeg_size(jpeg)
+    """One-page PDF: the JPEG (grey or colour, kept byte for byte) drawn at `dpi`, with the text-only page on top."""
+    width, height, components = jpeg_frame(jpeg)
     pdf = pikepdf.open(io.BytesIO(text_layer))
     page = pdf.pages[0]
     w_pt, h_pt = width * 72 / dpi, height * 72 / dpi
     page.mediabox = pikepdf.Array([0, 0, w_pt, h_pt])
     image = pikepdf.Stream(pdf, jpeg, Type=pikepdf.Name.XObject, Subtype=pikepdf.Name.Image, Width=width,
-                           Height=height, ColorSpace=pikepdf.Name.DeviceGray, BitsPerComponent=8,
+                           Height=height, ColorSpace=COLOUR_SPACES[components], BitsPerComponent=8,
                            Filter=pikepdf.Name.DCTDecode)
     if "/Resources" not in page.obj:
         page.obj.Resources = pikepdf.Dictionary()

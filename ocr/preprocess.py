@@ -134,11 +134,13 @@ def rotate(gray: np.ndarray, degrees_clockwise: int) -> np.ndarray:
 
 
 def deskew(gray: np.ndarray, angle: float) -> np.ndarray:
-    """Rotate by ``angle`` degrees counter-clockwise about the centre; same size, uncovered corners white."""
-    height, width = gray.shape
+    """Rotate by ``angle`` degrees counter-clockwise about the centre; same size, uncovered corners white.
+    Works on greyscale and on colour (H x W x 3) pages alike."""
+    height, width = gray.shape[:2]
     matrix = cv2.getRotationMatrix2D((width / 2 - 0.5, height / 2 - 0.5), angle, 1.0)
+    white = (255, 255, 255) if gray.ndim == 3 else 255
     return cv2.warpAffine(gray, matrix, (width, height), flags=cv2.INTER_LINEAR,
-                          borderMode=cv2.BORDER_CONSTANT, borderValue=255)
+                          borderMode=cv2.BORDER_CONSTANT, borderValue=white)
 
 
 # --- the work image ------------------------------------------------------------------------------------------
@@ -394,6 +396,17 @@ def prepare(gray: np.ndarray, *, deskew: bool = True, crop: bool = True, orienta
     turn, angle = _layout(work, orientation=orientation, deskew=deskew, max_skew=max_skew)
     page, done = _turn_and_straighten(page, turn, angle)
     return Prepared(page, turn, angle, False, box, (*cropped, *done))
+
+
+def apply_geometry(image: np.ndarray, prepared: Prepared) -> np.ndarray:
+    """The same crop, quarter turn and deskew that ``prepare`` gave the greyscale page, applied to another copy of
+    it (the colour image that is kept in the dossier)."""
+    if prepared.crop is not None:
+        left, top, right, bottom = prepared.crop
+        image = image[top:bottom, left:right]
+    if prepared.blank:
+        return image
+    return _turn_and_straighten(image, prepared.rotation, prepared.skew)[0]
 
 
 def _layout(work: np.ndarray, *, orientation: bool, deskew: bool, max_skew: float) -> tuple[int, float]:
