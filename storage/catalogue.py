@@ -1,7 +1,6 @@
 """The catalogue: files received, pages, documents, cases and quarantine, in SQLite (default) or any SQLAlchemy URL."""
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -181,10 +180,6 @@ class Catalogue:
             rows = conn.execute(select(files).where(files.c.stack == stack).order_by(files.c.stack_seq)).mappings()
             return [_file_row(r) for r in rows]
 
-    def stacks(self) -> list[str]:
-        with self.engine.connect() as conn:
-            return list(conn.execute(select(files.c.stack).distinct().order_by(files.c.stack)).scalars())
-
     # pages ---------------------------------------------------------------------------------------------------
     def page_ids(self, *, status: str | None = None, stack: str | None = None) -> list[int]:
         query = select(pages.c.id).join(files, files.c.sha256 == pages.c.file_sha256)
@@ -339,10 +334,6 @@ class Catalogue:
 
 def _file_row(row) -> FileRow:
     return FileRow(**{name: row[name] for name in FileRow.__dataclass_fields__})
-
-
-def to_json(value: object) -> str:
-    return json.dumps(value, ensure_ascii=False, sort_keys=True)
 
 
 def open_catalogue(settings) -> Catalogue:
