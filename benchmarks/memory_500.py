@@ -113,7 +113,7 @@ def time_v_max_rss(report: Path) -> int | None:
             if "Maximum resident set size" in line:
                 return int(line.rsplit(":", 1)[1]) * 1024
     except (OSError, ValueError):
-        pass
+        return None         # no report, or one without that line: the /proc samples still stand
     return None
 
 

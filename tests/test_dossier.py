@@ -54,8 +54,7 @@ def render_page_image(lines: tuple[str, ...], path: Path) -> None:
 @pytest.fixture(scope="module")
 def ocr_pages(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
     """Six one-page searchable PDFs made by tesseract (image + invisible text layer)."""
-    if shutil.which("tesseract") is None:
-        pytest.skip("tesseract is not installed")
+    assert shutil.which("tesseract"), "tesseract missing: scripts/setup.sh installs it"
     folder = tmp_path_factory.mktemp("pages")
     jobs = []
     for i, lines in enumerate(PAGE_TEXTS):

@@ -29,8 +29,7 @@ ENGLISH = ("The court finds that the plaintiff filed the claim within the time l
 # --- synthetic pages -----------------------------------------------------------------------------------------
 
 def _font(path: Path, size: int) -> ImageFont.FreeTypeFont:
-    if not path.exists():
-        pytest.skip(f"font {path} not installed")
+    assert path.exists(), f"font {path} missing: scripts/setup.sh installs fonts-wqy-microhei"
     return ImageFont.truetype(str(path), size)
 
 
@@ -157,7 +156,7 @@ def test_upright_and_sideways_chinese_pages(chinese_page):
 
 
 def test_cardinal_rotations_of_a_real_scan(scans):
-    pdfium = pytest.importorskip("pypdfium2")
+    import pypdfium2 as pdfium
     document = pdfium.PdfDocument(scans / "ocrmypdf_cardinal.pdf")      # the same page at 0, 90, 180, 270 degrees
     pages = [np.asarray(page.render(scale=150 / 72, grayscale=True).to_pil()) for page in document]
 
@@ -197,16 +196,15 @@ def test_prepare_does_only_what_it_is_asked(english_page):
 # --- a real skewed scan, read by tesseract -------------------------------------------------------------------
 
 def _confident_words(gray: np.ndarray, dpi: int) -> int:
-    pytesseract = pytest.importorskip("pytesseract")
+    import pytesseract
     data = pytesseract.image_to_data(Image.fromarray(gray), lang="eng", config=f"--psm 3 --dpi {dpi}",
                                      output_type=pytesseract.Output.DICT)
     return sum(1 for text, conf in zip(data["text"], data["conf"]) if text.strip() and float(conf) > 60)
 
 
 def test_deskewing_a_skewed_scan_lets_tesseract_read_more_words(scans):
-    if shutil.which("tesseract") is None:
-        pytest.skip("tesseract is not installed")
-    pdfium = pytest.importorskip("pypdfium2")
+    assert shutil.which("tesseract"), "tesseract missing: scripts/setup.sh installs it"
+    import pypdfium2 as pdfium
     # 100 dpi: at 150 dpi and above tesseract's own line finding copes with this page's skew.
     page = pdfium.PdfDocument(scans / "ocrmypdf_skew.pdf")[0]
     skewed = np.asarray(page.render(scale=100 / 72, grayscale=True).to_pil())
