@@ -21,6 +21,9 @@ class QueueSettings(_Section):
     workers: int = Field(0, ge=0)
     page_timeout_s: float = Field(180, gt=0)
     file_timeout_s: float = Field(120, gt=0)
+    assemble_timeout_s: float = Field(1800, gt=0)
+    page_tries: int = Field(2, ge=1, le=10)
+    error_tries: int = Field(3, ge=1, le=10)
     worker_memory_mb: int = Field(4096, ge=256)
 
     @property
@@ -66,6 +69,15 @@ class ClassifySettings(_Section):
 
 class DossierSettings(_Section):
     court: str = ""
+    rebuild_every_s: float = Field(3, ge=0)
+    font_heading: Path = Path("/usr/share/fonts/truetype/wqy/wqy-microhei.ttc")
+    font_text: Path = Path("/usr/share/fonts/truetype/arphic/uming.ttc")
+
+
+class ServiceSettings(_Section):
+    host: str = "127.0.0.1"
+    port: int = Field(8440, ge=1, le=65535)
+    max_upload_mb: int = Field(1024, gt=0)
 
 
 class Settings(_Section):
@@ -78,6 +90,7 @@ class Settings(_Section):
     preprocess: PreprocessSettings = PreprocessSettings()
     classify: ClassifySettings = ClassifySettings()
     dossier: DossierSettings = DossierSettings()
+    service: ServiceSettings = ServiceSettings()
 
     @property
     def catalogue_url(self) -> str:

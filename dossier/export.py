@@ -1,9 +1,11 @@
 """Export a case from the catalogue: volumes in binding order (dossier.assemble) and manifest.json for other tools."""
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import tempfile
+import time
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from pathlib import Path
@@ -29,12 +31,68 @@ class CaseExport:
     excluded: int
 
 
+def store_dossier(ctx, case_no: str, version: int) -> None:
+    """Build the case's volumes and manifest and store them as blobs — unless what they are built from did not
+    change since the stored ones were built."""
+    fingerprint = case_fingerprint(ctx, case_no)
+    case = ctx.catalogue.case(case_no)
+    if case["fingerprint"] == fingerprint:
+        ctx.catalogue.record_dossier(case_no, version, fingerprint, 0.0, None, None)
+        return
+    started = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix="edossier-assemble-") as tmp:
+        built = export_case(ctx, case_no, Path(tmp))
+        volumes = [(volume, ctx.blobs.put_path(path), pages) for volume, path, pages in built.volumes]
+        manifest_key = ctx.blobs.put_path(Path(tmp) / "manifest.json")
+    ctx.catalogue.record_dossier(case_no, version, fingerprint, time.perf_counter() - started, manifest_key, volumes)
+
+
+def case_fingerprint(ctx, case_no: str) -> str:
+    """What a dossier is built from: documents (pages, types, titles, review), excluded pages, counts, court."""
+    documents = ctx.catalogue.documents_of_case(case_no)
+    pages = ctx.catalogue.pages_by_id(pid for d in documents for pid in d["page_ids"])
+    state = {
+        "court": ctx.settings.dossier.court,
+        "documents": [[d["volume"], d["type_code"], d["title"], bool(d["review"]), d["reason"], d["confidence"],
+                       [pages[p]["pdf_key"] for p in d["page_ids"]]] for d in documents],
+        "excluded": [[r["id"], r["role"], r["error"]] for r in ctx.catalogue.excluded_pages(case_no)],
+        "counts": sorted(ctx.catalogue.case_page_counts(case_no).items()),
+    }
+    return hashlib.sha256(json.dumps(state, ensure_ascii=False, sort_keys=True).encode()).hexdigest()
+
+
+def copy_out(ctx, case_no: str, out: Path) -> CaseExport:
+    """Copy the stored volumes and manifest of the case into OUT (built first if they never were)."""
+    case = ctx.catalogue.case(case_no)
+    if case["manifest_key"] is None or case["assembled_version"] < case["version"]:
+        store_dossier(ctx, case_no, case["version"])
+        case = ctx.catalogue.case(case_no)
+    out.mkdir(parents=True, exist_ok=True)
+    volumes = []
+    for row in ctx.catalogue.volumes_of_case(case_no):
+        target = out / f"{row['volume']}.pdf"
+        ctx.blobs.copy_to(row["blob_key"], target)
+        volumes.append((row["volume"], target, row["pdf_pages"]))
+    for stale in ({"ZJ", "FJ"} - {v for v, _, _ in volumes}):
+        (out / f"{stale}.pdf").unlink(missing_ok=True)
+    ctx.blobs.copy_to(case["manifest_key"], out / "manifest.json")
+    manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    return _summary(case_no, out, tuple(sorted(volumes, key=lambda v: v[0] != "ZJ")), manifest)
+
+
+def _summary(case_no: str, out: Path, volumes, manifest: dict) -> CaseExport:
+    documents = [d for v in manifest["volumes"] for d in v["documents"]]
+    accounting = manifest["digitisation"]
+    return CaseExport(case_no, out, volumes, len(documents), sum(1 for d in documents if d["review"]),
+                      accounting["pages_received"], accounting["pages_digitised"], len(manifest["excluded_pages"]))
+
+
 def export_case(ctx, case_no: str, out: Path) -> CaseExport:
     """Write OUT/ZJ.pdf (and OUT/FJ.pdf when there is internal material) and OUT/manifest.json."""
     taxonomy = Taxonomy.load()
     family = family_of(case_no, taxonomy)
     documents = ctx.catalogue.documents_of_case(case_no)
-    pages = {pid: ctx.catalogue.page(pid) for doc in documents for pid in doc["page_ids"]}
+    pages = ctx.catalogue.pages_by_id(pid for doc in documents for pid in doc["page_ids"])
     out.mkdir(parents=True, exist_ok=True)
     volumes = []
     for volume in ("ZJ", "FJ"):
@@ -44,10 +102,7 @@ def export_case(ctx, case_no: str, out: Path) -> CaseExport:
             volumes.append((volume, ordered, result))
     manifest = build_manifest(ctx, case_no, family, volumes, pages, taxonomy)
     _write_json(out / "manifest.json", manifest)
-    accounting = manifest["digitisation"]
-    return CaseExport(case_no, out, tuple((v, r.path, r.pages) for v, _, r in volumes), len(documents),
-                      sum(1 for d in documents if d["review"]), accounting["pages_received"],
-                      accounting["pages_digitised"], len(manifest["excluded_pages"]))
+    return _summary(case_no, out, tuple((v, r.path, r.pages) for v, _, r in volumes), manifest)
 
 
 def family_of(case_no: str, taxonomy: Taxonomy) -> str:
@@ -78,25 +133,18 @@ def _entry(ctx, document: dict, pages: dict, taxonomy: Taxonomy) -> DocumentEntr
 
 
 def build_manifest(ctx, case_no, family, volumes, pages, taxonomy) -> dict:
-    files = {}
     return {
         "format": MANIFEST_FORMAT,
         "case_no": case_no,
         "case_family": family,
         "generated_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "volumes": [_volume_manifest(ctx, v, docs, result, pages, taxonomy, files) for v, docs, result in volumes],
-        "excluded_pages": _excluded(ctx, case_no, files),
+        "volumes": [_volume_manifest(v, docs, result, pages, taxonomy) for v, docs, result in volumes],
+        "excluded_pages": _excluded(ctx, case_no),
         "digitisation": _accounting(ctx, case_no),
     }
 
 
-def _file(ctx, sha256: str, cache: dict):
-    if sha256 not in cache:
-        cache[sha256] = ctx.catalogue.file(sha256)
-    return cache[sha256]
-
-
-def _volume_manifest(ctx, volume, documents, result: VolumeResult, pages, taxonomy, files) -> dict:
+def _volume_manifest(volume, documents, result: VolumeResult, pages, taxonomy) -> dict:
     entries = []
     for document, placed in zip(documents, result.documents):
         entries.append({
@@ -105,21 +153,21 @@ def _volume_manifest(ctx, volume, documents, result: VolumeResult, pages, taxono
             "title": document["title"], "first_page": placed.first_page, "last_page": placed.last_page,
             "review": bool(document["review"]), "confidence": document["confidence"],
             "reason": document["reason"] or "",
-            "pages": [_page_manifest(ctx, pages[pid], files) for pid in document["page_ids"]],
+            "pages": [_page_manifest(pages[pid]) for pid in document["page_ids"]],
         })
     return {"volume": volume, "file": result.path.name, "pdf_pages": result.pages,
             "numbered_pages": result.numbered_pages, "documents": entries}
 
 
-def _page_manifest(ctx, page: dict, files: dict) -> dict:
-    return {"original_sha256": page["file_sha256"], "original_file": _file(ctx, page["file_sha256"], files).name,
+def _page_manifest(page: dict) -> dict:
+    return {"original_sha256": page["file_sha256"], "original_file": page["file_name"],
             "original_page": page["page_index"] + 1, "text": page["text"] or "",
             "mean_confidence": page["mean_conf"], "rotation": page["rotation"], "skew": page["skew"]}
 
 
-def _excluded(ctx, case_no: str, files: dict) -> list[dict]:
+def _excluded(ctx, case_no: str) -> list[dict]:
     rows = ctx.catalogue.excluded_pages(case_no)
-    return [{"original_sha256": r["file_sha256"], "original_file": _file(ctx, r["file_sha256"], files).name,
+    return [{"original_sha256": r["file_sha256"], "original_file": r["file_name"],
              "original_page": r["page_index"] + 1, "reason": r["role"] if r["role"] in ("blank", "separator")
              else "failed: " + (r["error"] or "")} for r in rows]
 

@@ -38,6 +38,21 @@ INK = colors.black
 StampPosition = Literal["top-right", "top-left"]
 
 
+FONT_PACKAGES = {HEI: "fonts-wqy-microhei", SONG: "fonts-arphic-uming"}
+
+
+def use_fonts(heading: Path, text: Path) -> None:
+    """Take the Chinese fonts from these files (settings `dossier.font_heading`, `dossier.font_text`)."""
+    FONT_FILES.update({HEI: Path(heading), SONG: Path(text)})
+    register_fonts.cache_clear()
+
+
+def missing_fonts() -> list[str]:
+    """The fonts files that are not there, each with the Debian package that provides the default one."""
+    return [f"{path} (apt-get install {FONT_PACKAGES[name]})" for name, path in FONT_FILES.items()
+            if not path.is_file()]
+
+
 @cache
 def register_fonts() -> None:
     """Register the two Chinese fonts with reportlab once per process."""

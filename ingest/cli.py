@@ -1,7 +1,7 @@
 """The `edossier` command line: backlog, import, status, export, quarantine, coversheet, samples."""
 from __future__ import annotations
 
-import json
+import getpass
 import sys
 import time
 from pathlib import Path
@@ -13,20 +13,25 @@ from rich.table import Table
 
 from classify.identifiers import mask_text
 from config.settings import SettingsError, load_settings
-from ingest import logs, pipeline
+from classify.identifiers import parse_case_number
+from ingest import batch, logs
+from ingest.auth import ROLES
+from ingest.checks import check_runtime
 from ingest.context import build_context
 from ingest.discover import discover, files_stack, read_manifest
 from ingest.errors import EdossierError, ExitCode, NotFound
-from ingest.queue import open_queue
-from ocr import tesseract
+from ingest.queue import QUEUES
+from ingest.runner import local_runner
+from storage.catalogue import OutdatedCatalogue
 
 console = Console(stderr=True)
 out = Console()
 
 EXIT_CODES_HELP = """\b
-Exit codes: 0 all done · 2 usage error · 3 finished, some files or pages quarantined ·
-4 finished, some documents could not be routed to a case · 5 invalid settings ·
-6 missing dependency (tesseract) · 7 case or item not found · 130 interrupted (run again to resume)."""
+Exit codes: 0 all done · 1 internal error (logged with its traceback; the work is left pending) ·
+2 usage error · 3 finished, some files or pages quarantined · 4 finished, some documents could not
+be routed to a case · 5 invalid settings · 6 missing dependency (tesseract, its languages, fonts) ·
+7 case or item not found · 130 interrupted (run again to resume)."""
 
 
 class State:
@@ -69,9 +74,11 @@ def cli(ctx: click.Context, home: Path | None, config: Path | None) -> None:
               help="CSV 'folder,case_no' for sub-folders not named by their case number.")
 @click.option("--password", help="Password for password-protected PDFs in this backlog.")
 @click.option("--out", "out_dir", type=click.Path(path_type=Path), help="Where dossiers go (default HOME/dossiers).")
+@click.option("--no-wait", is_flag=True, help="Return once the files are durably accepted; `edossier serve` or "
+                                              "`edossier worker` does the rest.")
 @click.option("--json", "as_json", is_flag=True, help="Print the run's result as JSON on stdout.")
 @click.pass_obj
-def backlog(state: State, folder: Path, jobs, manifest, password, out_dir, as_json) -> None:
+def backlog(state: State, folder: Path, jobs, manifest, password, out_dir, no_wait, as_json) -> None:
     """Digitise a backlog FOLDER: each sub-folder is one case, named by its case number
     (or mapped by --manifest); loose files at the top are routed by separator sheets or by
     the case number read on the page. Interrupt with Ctrl-C and run again to resume.
@@ -82,9 +89,9 @@ def backlog(state: State, folder: Path, jobs, manifest, password, out_dir, as_js
       edossier backlog /scans/box17 --manifest box17.csv --json
     """
     ctx = state.context(jobs)
-    stacks = discover(folder, read_manifest(manifest) if manifest else None,
-                      strict=ctx.settings.classify.strict_case_numbers)
-    _run(ctx, stacks, password, out_dir, as_json)
+    found = discover(folder, read_manifest(manifest) if manifest else None,
+                     strict=ctx.settings.classify.strict_case_numbers)
+    _run(ctx, found, "backlog", password, out_dir, no_wait, as_json)
 
 
 @cli.command(name="import", epilog=EXIT_CODES_HELP)
@@ -93,9 +100,10 @@ def backlog(state: State, folder: Path, jobs, manifest, password, out_dir, as_js
 @click.option("--jobs", "-j", type=click.IntRange(1, 64), help="OCR worker processes (default: one per core).")
 @click.option("--password", help="Password for password-protected PDFs.")
 @click.option("--out", "out_dir", type=click.Path(path_type=Path), help="Where dossiers go (default HOME/dossiers).")
+@click.option("--no-wait", is_flag=True, help="Return once the files are durably accepted.")
 @click.option("--json", "as_json", is_flag=True, help="Print the run's result as JSON on stdout.")
 @click.pass_obj
-def import_(state: State, paths, case_no, jobs, password, out_dir, as_json) -> None:
+def import_(state: State, paths, case_no, jobs, password, out_dir, no_wait, as_json) -> None:
     """Digitise individual files (in the order given) through the same pipeline.
 
     \b
@@ -106,23 +114,50 @@ def import_(state: State, paths, case_no, jobs, password, out_dir, as_json) -> N
     stack = files_stack(list(paths), case_no, strict=ctx.settings.classify.strict_case_numbers)
     if stack.case_error:
         raise click.BadParameter(stack.case_error, param_hint="--case")
-    _run(ctx, [stack], password, out_dir, as_json)
+    _run(ctx, [stack], "import", password, out_dir, no_wait, as_json)
 
 
-def _run(ctx, stacks, password, out_dir, as_json) -> None:
-    tesseract.version()
-    tesseract.check_languages(ctx.settings.ocr.languages)
-    queue = open_queue(ctx.settings)
+def _client() -> str:
+    return f"cli:{getpass.getuser()}"
+
+
+def _run(ctx, found, kind, password, out_dir, no_wait, as_json) -> None:
+    check_runtime(ctx.settings)
+    runner = None if no_wait else local_runner(ctx)
     try:
-        with _progress_bar() as bar:
-            report = pipeline.run(ctx, queue, stacks, password=password, progress=bar, out_root=out_dir)
+        if runner is not None:
+            runner.start()
+        submission = batch.submit(ctx, found, kind=kind, client=_client(), password=password)
+        if no_wait:
+            _print_accepted(submission, as_json)
+            return
+        _watch_and_report(ctx, submission, out_dir, as_json)
     except KeyboardInterrupt:
         console.print("[yellow]interrupted[/]: finished pages are kept; run the same command again to resume.")
         sys.exit(ExitCode.interrupted)
     finally:
-        queue.close()
+        if runner is not None:
+            runner.stop()
+
+
+def _watch_and_report(ctx, submission, out_dir, as_json) -> None:
+    with _progress_bar() as bar:
+        batch.watch(ctx, submission.stack_ids, bar)
+    report = batch.report(ctx, submission, out_dir or ctx.settings.home / "dossiers")
     _print_report(report, as_json)
     sys.exit(_exit_code(report))
+
+
+def _print_accepted(submission, as_json: bool) -> None:
+    data = {"stacks": submission.stack_ids, "files_new": submission.files_new,
+            "files_already_known": submission.files_known,
+            "duplicates": [{"path": p, "same_as": s} for p, s in submission.duplicates]}
+    if as_json:
+        out.print_json(data=data)
+    else:
+        out.print(f"accepted: {submission.files_new} new files, {submission.files_known} already received, "
+                  f"{len(submission.duplicates)} duplicates, in stacks {', '.join(map(str, submission.stack_ids))}; "
+                  "`edossier serve` or `edossier worker` digitises them, `edossier status` shows progress")
 
 
 class _progress_bar:
@@ -132,15 +167,16 @@ class _progress_bar:
         self.progress = Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
                                  TextColumn("{task.fields[rate]}"), TimeRemainingColumn(), console=console)
         self.progress.start()
-        self.task, self.started = None, time.monotonic()
+        self.task, self.started, self.first = None, time.monotonic(), None
         return self
 
     def __call__(self, phase: str, done: int, total: int) -> None:
         if self.task is None:
             self.task = self.progress.add_task(phase, total=total, rate="")
-            self.started = time.monotonic()
+            self.first = done
         minutes = (time.monotonic() - self.started) / 60
-        rate = f"{done / minutes:.1f} pages/min" if done and minutes > 0 else ""
+        fresh = done - self.first
+        rate = f"{fresh / minutes:.1f} pages/min" if fresh and minutes > 0 else ""
         self.progress.update(self.task, completed=done, total=total, rate=rate)
 
     def __exit__(self, *exc):
@@ -149,6 +185,8 @@ class _progress_bar:
 
 
 def _exit_code(report) -> int:
+    if report.incidents:
+        return ExitCode.internal_error
     if report.quarantined:
         return ExitCode.quarantined
     if report.unrouted_documents:
@@ -161,9 +199,12 @@ def _report_dict(report) -> dict:
         "files_new": report.files_new, "files_already_known": report.files_known,
         "duplicates": [{"path": p, "same_as": s} for p, s in report.duplicates],
         "pages_done": report.pages_done, "pages_failed": report.pages_failed,
+        "pages_pending": report.pages_pending,
         "documents_in_review": report.review_documents, "documents_unrouted": report.unrouted_documents,
-        "quarantined": [{"id": q["id"], "file": q["source_path"], "code": q["error_code"], "reason": q["reason"]}
-                        for q in report.quarantined],
+        "quarantined": [{"id": q["id"], "file": q["source_path"], "code": q["error_code"],
+                         "reason": mask_text(q["reason"])} for q in report.quarantined],
+        "internal_errors": [{"id": i["id"], "job": i["job"], "error": mask_text(i["error"])}
+                            for i in report.incidents],
         "cases": [{"case_no": c.case_no, "folder": str(c.folder), "documents": c.documents, "review": c.review,
                    "pages_received": c.pages_received, "pages_digitised": c.pages_digitised,
                    "pages_excluded": c.excluded,
@@ -190,12 +231,15 @@ def _print_report(report, as_json: bool) -> None:
         out.print(f"dossier {case.case_no}: " + ", ".join(str(path) for _, path, _ in case.volumes))
     out.print(f"files: {report.files_new} new, {report.files_known} already received, "
               f"{len(report.duplicates)} duplicates · pages: {report.pages_done} digitised, "
-              f"{report.pages_failed} failed · documents: {report.review_documents} flagged for review, "
-              f"{report.unrouted_documents} not routed to a case")
+              f"{report.pages_failed} failed, {report.pages_pending} pending · documents: "
+              f"{report.review_documents} flagged for review, {report.unrouted_documents} not routed to a case")
     for item in report.quarantined:
         out.print(f"[red]quarantined[/] #{item['id']} {item['source_path']}: {mask_text(item['reason'])}")
     for path, same in report.duplicates:
         out.print(f"duplicate: {path} is byte-identical to {same}; not processed again")
+    for incident in report.incidents:
+        out.print(f"[red]internal error[/] in {incident['job']} {incident['args']}: {mask_text(incident['error'])} "
+                  "— the work is left pending (traceback in the log); run the same command again to retry")
 
 
 # status ------------------------------------------------------------------------------------------------------------
@@ -236,11 +280,14 @@ def export(state: State, case_no: str, out_dir: Path) -> None:
     Example:
       edossier export "（2024）浙0803民初1234号" --out /archive/1234
     """
-    from dossier.export import export_case
+    from dossier.export import copy_out
     ctx = state.context()
+    number = parse_case_number(case_no, strict=False)
+    case_no = number.text if number else case_no
     if ctx.catalogue.case(case_no) is None:
         raise NotFound(f"no case {case_no} in the catalogue (see `edossier status`)")
-    result = export_case(ctx, case_no, out_dir)
+    check_runtime(ctx.settings)
+    result = copy_out(ctx, case_no, out_dir)
     for volume, path, pages in result.volumes:
         out.print(f"{volume}: {path} ({pages} pages)")
     out.print(f"manifest: {out_dir / 'manifest.json'}")
@@ -289,25 +336,149 @@ def quarantine_show(state: State, item_id: int) -> None:
 @quarantine.command(name="retry", epilog=EXIT_CODES_HELP)
 @click.argument("item_id", type=int)
 @click.option("--password", help="Password of a password-protected PDF.")
+@click.option("--case", "case_no", help="Re-route the file to this case (e.g. one quarantined as 'unknown case').")
+@click.option("--no-wait", is_flag=True, help="Queue it again and return.")
 @click.option("--json", "as_json", is_flag=True, help="Print the run's result as JSON on stdout.")
 @click.pass_obj
-def quarantine_retry(state: State, item_id: int, password: str | None, as_json: bool) -> None:
+def quarantine_retry(state: State, item_id: int, password, case_no, no_wait, as_json) -> None:
     """Run a quarantined file or page through the pipeline again.
 
     \b
     Example:
       edossier quarantine retry 3 --password s3cret
+      edossier quarantine retry 7 --case "（2024）浙0803民初1234号"
     """
     from ingest.retry import retry_item
     ctx = state.context()
-    tesseract.version()
-    queue = open_queue(ctx.settings)
+    check_runtime(ctx.settings)
+    runner = None if no_wait else local_runner(ctx)
     try:
-        report = retry_item(ctx, queue, item_id, password)
+        if runner is not None:
+            runner.start()
+        submission = retry_item(ctx, item_id, password=password, case_no=case_no, client=_client())
+        if no_wait:
+            _print_accepted(submission, as_json)
+            return
+        _watch_and_report(ctx, submission, None, as_json)
+    except KeyboardInterrupt:
+        console.print("[yellow]interrupted[/]: run the same command again to resume.")
+        sys.exit(ExitCode.interrupted)
     finally:
-        queue.close()
-    _print_report(report, as_json)
-    sys.exit(_exit_code(report))
+        if runner is not None:
+            runner.stop()
+
+
+# worker / serve / token --------------------------------------------------------------------------------------------
+@cli.command(epilog=EXIT_CODES_HELP)
+@click.option("--queues", help=f"Comma-separated queues to work on (default all: {','.join(QUEUES)}).")
+@click.option("--jobs", "-j", type=click.IntRange(1, 64), help="Worker processes (default: one per core).")
+@click.option("--burst", is_flag=True, help="Stop when no job is left instead of waiting for more.")
+@click.pass_obj
+def worker(state: State, queues: str | None, jobs: int | None, burst: bool) -> None:
+    """Run jobs of the pipeline (inspect, OCR, classify, assemble) from the queue until stopped.
+
+    \b
+    Example:
+      edossier worker --queues ocr --jobs 2
+      edossier worker --burst
+    """
+    from ingest.runner import Runner
+    ctx = state.context(jobs)
+    check_runtime(ctx.settings)
+    chosen = tuple(q.strip() for q in queues.split(",")) if queues else QUEUES
+    unknown = [q for q in chosen if q not in QUEUES]
+    if unknown:
+        raise click.BadParameter(f"unknown queue(s) {', '.join(unknown)}; known: {', '.join(QUEUES)}",
+                                 param_hint="--queues")
+    runner = Runner(ctx, chosen, jobs)
+    console.print(f"worker {runner.id}: {runner.size} processes on {', '.join(chosen)}"
+                  + (" (until the queue is empty)" if burst else " (Ctrl-C stops)"))
+    try:
+        if burst:
+            runner.run_burst()
+        else:
+            runner.loop()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        runner.stop()
+
+
+@cli.command(epilog=EXIT_CODES_HELP)
+@click.option("--host", help="Address to listen on (default from settings: 127.0.0.1).")
+@click.option("--port", type=click.IntRange(1, 65535), help="Port (default from settings: 8440).")
+@click.option("--jobs", "-j", type=click.IntRange(1, 64), help="In-process worker processes (default: one per core).")
+@click.option("--no-workers", is_flag=True, help="Only accept and serve; run `edossier worker` elsewhere.")
+@click.pass_obj
+def serve(state: State, host, port, jobs, no_workers) -> None:
+    """Run the HTTP service: upload API for scanners, kiosks and other clients, case and page reads,
+    quarantine, /healthz, /metrics and the API's documentation at /docs. On the embedded default it
+    also runs the workers, so this one command is a working service.
+
+    \b
+    Example:
+      edossier token create scanner-1 --role device
+      edossier serve --host 0.0.0.0 --port 8440
+    """
+    from ingest.service import run_service
+    ctx = state.context(jobs)
+    check_runtime(ctx.settings)
+    run_service(ctx, host or ctx.settings.service.host, port or ctx.settings.service.port,
+                workers=not no_workers)
+
+
+@cli.group(epilog=EXIT_CODES_HELP)
+def token() -> None:
+    """Credentials of the service's clients: one per scanner, kiosk, operator or administrator."""
+
+
+@token.command(name="create")
+@click.argument("name")
+@click.option("--role", type=click.Choice(ROLES), required=True,
+              help="device: uploads into its own stacks · operator: reads everything, retries · admin: tokens too.")
+@click.pass_obj
+def token_create(state: State, name: str, role: str) -> None:
+    """Create a token and print it once (only its hash is kept).
+
+    \b
+    Example:
+      edossier token create scanner-3f --role device
+    """
+    from ingest.auth import create_token
+    secret = create_token(state.context().catalogue, name, role)
+    console.print(f"token for {name} ({role}); it is shown only now:")
+    out.print(secret)
+
+
+@token.command(name="list")
+@click.option("--json", "as_json", is_flag=True, help="JSON on stdout, for scripts.")
+@click.pass_obj
+def token_list(state: State, as_json: bool) -> None:
+    """List tokens (names, roles, state; never the secrets).  Example: edossier token list --json"""
+    rows = state.context().catalogue.token_list()
+    if as_json:
+        out.print_json(data=rows)
+        return
+    table = Table(title=f"Tokens ({len(rows)})")
+    for column in ("name", "role", "created", "revoked"):
+        table.add_column(column)
+    for r in rows:
+        table.add_row(r["name"], r["role"], _when(r["created_at"]), _when(r["revoked_at"]))
+    out.print(table)
+
+
+@token.command(name="revoke")
+@click.argument("name")
+@click.pass_obj
+def token_revoke(state: State, name: str) -> None:
+    """Revoke a token at once.  Example: edossier token revoke scanner-3f"""
+    if not state.context().catalogue.revoke_token(name):
+        raise NotFound(f"no active token named {name}")
+    out.print(f"token {name} revoked")
+
+
+def _when(at: float | None) -> str:
+    return time.strftime("%Y-%m-%d %H:%M", time.localtime(at)) if at else ""
 
 
 # coversheet / samples ----------------------------------------------------------------------------------------------
@@ -364,7 +535,7 @@ def main() -> None:
     except click.ClickException as exc:
         exc.show()
         sys.exit(ExitCode.usage)
-    except SettingsError as exc:
+    except (SettingsError, OutdatedCatalogue) as exc:
         console.print(f"[red]error:[/] {exc}")
         sys.exit(ExitCode.bad_settings)
     except EdossierError as exc:

@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass
+import json
+from dataclasses import asdict, dataclass
 
 from classify.codes import Code, find_separator, read_codes
 from classify.doctype import clean_title, find_title_line, is_listed_title
@@ -103,3 +104,24 @@ def recognise_upright(prepared: preprocess.Prepared, dpi: int, settings: Setting
     if second.mean_conf > first.mean_conf:
         return second, (prepared.rotation + 180) % 360, turned, steps + ("rotate 180",)
     return first, prepared.rotation, prepared.image, steps
+
+
+def page_values(blobs, result: PageResult) -> dict:
+    """What the catalogue keeps of a digitised page; the searchable page PDF and its word boxes go to blobs."""
+    ocr = result.ocr
+    values = {
+        "rotation": result.rotation, "skew": round(result.prepared.skew, 3), "blank": result.prepared.blank,
+        "steps": list(result.steps), "title": result.title,
+        "codes": [asdict(code) for code in result.codes],
+        "role": "blank" if result.prepared.blank else "separator" if result.separator else "content",
+        "text": ocr.text if ocr else "", "mean_conf": round(ocr.mean_conf, 2) if ocr else None,
+        "engine": ocr.engine if ocr else None,
+    }
+    if ocr is not None:
+        values["pdf_key"] = blobs.put_bytes(ocr.pdf)
+        values["layout_key"] = blobs.put_bytes(_layout_json(ocr.layout))
+    return values
+
+
+def _layout_json(layout) -> bytes:
+    return json.dumps(asdict(layout), ensure_ascii=False, separators=(",", ":")).encode("utf-8")

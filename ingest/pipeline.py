@@ -1,178 +1,245 @@
-"""The one ingestion pipeline, read top to bottom: accept → inspect → digitise pages → classify stacks → assemble."""
+"""The one ingestion pipeline as a chain of jobs, read top to bottom:
+
+    accept (in the caller: CLI, HTTP service, device) → inspect the file → one job per page → classify the stack
+    → assemble the case
+
+Each step records its own outcome in the catalogue (done, quarantined with its reason, or an incident when our own
+code or a server failed) and enqueues what its result makes ready. Nothing waits for results: a command that wants to
+see the end watches the catalogue (`progress`). Jobs are idempotent and take catalogue IDs, never images or files.
+"""
 from __future__ import annotations
 
+import functools
 import logging
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from pathlib import Path
+import time
+import uuid
+from dataclasses import dataclass
+from typing import BinaryIO
 
 from classify.segment import PageFacts, segment
 from classify.taxonomy import Taxonomy
-from dossier.export import CaseExport, export_case, family_of
-from ingest.context import Context
-from ingest.discover import Stack
-from ingest.queue import JobQueue, Outcome
+from dossier.export import family_of, store_dossier
+from ingest.digitise import digitise, page_values
+from ingest.errors import InputRejected
+from ingest.inspect import inspect_file
+from ingest.pages import load_page
+from storage.catalogue import EntryRow, StackRow
 
 log = logging.getLogger("edossier.pipeline")
 
-Progress = Callable[[str, int, int], None]     # (phase, done, total)
+
+@dataclass(frozen=True)
+class Failure:
+    """Why a job ended without finishing: `kind` is timeout | died | memory (the input may be to blame, after a
+    bounded number of tries) or error (a defect in our code or a server it needs: never blamed on the file)."""
+    kind: str
+    message: str
+    traceback: str | None = None
 
 
-@dataclass
-class RunReport:
-    """What one run did; `cases` lists the dossiers written."""
-    files_new: int = 0
-    files_known: int = 0
-    duplicates: list[tuple[str, str]] = field(default_factory=list)   # (path, the earlier file it repeats)
-    quarantined: list[dict] = field(default_factory=list)
-    pages_done: int = 0
-    pages_failed: int = 0
-    unrouted_documents: int = 0
-    review_documents: int = 0
-    cases: list[CaseExport] = field(default_factory=list)
+@dataclass(frozen=True)
+class Accepted:
+    """The answer to one file offered to a stack. `entry` is None when the file was refused before it was stored."""
+    entry: EntryRow | None
+    created: bool
+    duplicate_of: EntryRow | None = None
+    quarantine_id: int | None = None
 
 
-def run(ctx: Context, queue: JobQueue, stacks: list[Stack], *, password: str | None = None,
-        progress: Progress | None = None, out_root: Path | None = None) -> RunReport:
-    report = RunReport()
-    progress = progress or (lambda phase, done, total: None)
-    for stack in stacks:
-        accept_stack(ctx, stack, report)
-    inspect_files(ctx, queue, [s.key for s in stacks], password, report)
-    digitise_pages(ctx, queue, [s.key for s in stacks], report, progress)
-    touched = classify_stacks(ctx, stacks, report)
-    report.cases = assemble_cases(ctx, touched, out_root or ctx.settings.home / "dossiers")
-    return report
+class PositionTaken(InputRejected):
+    """Other bytes are already filed at that position of the stack."""
+    code = "position_taken"
 
 
-# 1. accept: durable before anything else ----------------------------------------------------------------------
-def accept_stack(ctx: Context, stack: Stack, report: RunReport) -> None:
-    for seq, path in enumerate(stack.files):
-        accept_file(ctx, stack, seq, path, report)
+# 0. stacks: a scan session, an upload batch, a backlog folder ----------------------------------------------------
+def open_stack(ctx, **values) -> StackRow:
+    return ctx.catalogue.open_stack(**values)
 
 
-def accept_file(ctx: Context, stack: Stack, seq: int, path: Path, report: RunReport) -> str | None:
-    size = path.stat().st_size
-    if size > ctx.limits.max_file_bytes:
-        _quarantine(ctx, report, None, path, "too_large",
-                    f"file of {size / 2**20:.0f} MiB exceeds the {ctx.limits.max_file_bytes / 2**20:.0f} MiB limit",
-                    stack, seq)
-        return None
-    with path.open("rb") as handle:
-        sha256, size = ctx.blobs.put_stream(handle)
-    earlier = ctx.catalogue.file(sha256)
-    if earlier is not None:
-        _note_known(report, path, earlier, stack)
-        return sha256
-    ctx.catalogue.add_file(sha256=sha256, name=path.name, source_path=str(path.resolve()), size=size,
-                           media_type=None, stack=stack.key, stack_seq=seq, case_no=stack.case_no)
-    report.files_new += 1
-    if stack.case_error:
-        ctx.catalogue.set_file_status(sha256, "quarantined")
-        _quarantine(ctx, report, sha256, path, "unknown_case", stack.case_error, stack, seq)
-    return sha256
+def close_stack(ctx, stack_id: int) -> None:
+    """No more files will join; classification takes a last look."""
+    ctx.catalogue.close_stack(stack_id)
+    _stack_changed(ctx, stack_id)
 
 
-def _note_known(report: RunReport, path: Path, earlier, stack: Stack) -> None:
-    """The same file seen again (a resumed run) or the same bytes under another name (a duplicate scan)."""
-    if earlier.stack == stack.key and earlier.source_path == str(path.resolve()):
-        report.files_known += 1
-    else:
-        report.duplicates.append((str(path), earlier.source_path))
+# 1. accept: durable first, then the next step is queued ----------------------------------------------------------
+def accept(ctx, stack: StackRow, stream: BinaryIO, *, name: str, source_path: str, client: str,
+           seq: int | None = None, password: str | None = None) -> Accepted:
+    """Store the bytes (hashed, fsynced) and catalogue them at (stack, seq) before anything acknowledges them.
+    The same bytes again in the same stack are recognised and not redone; in another stack they are another entry."""
+    sha256, size = ctx.blobs.put_stream(stream)
+    twin = next((e for e in ctx.catalogue.entries_of_stack(stack.id) if e.sha256 == sha256), None)
+    if twin is not None and (seq is None or twin.seq == seq):
+        return Accepted(twin, False, None if twin.source_path == source_path else twin)
+    entry, created = ctx.catalogue.add_entry(stack_id=stack.id, seq=seq, sha256=sha256, name=name,
+                                             source_path=source_path, size=size, case_no=stack.case_no,
+                                             client=client)
+    if not created and entry.sha256 != sha256:
+        raise PositionTaken(f"position {entry.seq} of stack {stack.id} already holds other bytes ({entry.name})")
+    if created:
+        _supersede_unrouted_copies(ctx, entry)
+        route(ctx, entry, stack, password)
+    return Accepted(entry, created)
 
 
-# 2. inspect: type, limits, repair, page count (in workers, with a time limit) ----------------------------------
-def inspect_files(ctx: Context, queue: JobQueue, stack_keys: list[str], password: str | None,
-                  report: RunReport) -> None:
-    waiting = [f for key in stack_keys for f in ctx.catalogue.files_in_stack(key) if f.status == "received"]
-    for record in waiting:
-        queue.enqueue("ingest.jobs.inspect_received", record.sha256, password,
-                      timeout=ctx.settings.queue.file_timeout_s)
-    by_sha = {f.sha256: f for f in waiting}
-    for outcome in queue.results():
-        _inspected(ctx, report, by_sha[outcome.args[0]], outcome)
+def refuse_unstored(ctx, stack: StackRow, path, code: str, reason: str) -> int:
+    """A file refused before it was stored (too large): quarantined once, with where it was, for a retry."""
+    for item in ctx.catalogue.quarantine_items("open", [stack.id]):
+        if item["entry_id"] is None and item["source_path"] == str(path):
+            return item["id"]
+    return _quarantine(ctx, None, code, reason, stack_id=stack.id, case_no=stack.case_no, name=path.name,
+                       source_path=str(path))
 
 
-def _inspected(ctx: Context, report: RunReport, record, outcome: Outcome) -> None:
-    value = outcome.value or {}
-    if value.get("ok"):
-        ctx.catalogue.resolve_quarantine_for(record.sha256)
+def route(ctx, entry: EntryRow, stack: StackRow, password: str | None = None) -> None:
+    """A new or re-routed entry: inspect it, unless nobody knows which case it belongs to."""
+    if stack.case_error and entry.case_no is None:
+        ctx.catalogue.set_entry(entry.id, status="quarantined")
+        _quarantine(ctx, entry, "unknown_case", stack.case_error)
         return
-    code = value.get("code", "timeout" if outcome.timed_out else "damaged")
-    reason = value.get("reason") or f"could not be read: {outcome.error}"
-    ctx.catalogue.set_file_status(record.sha256, "quarantined")
-    _quarantine(ctx, report, record.sha256, Path(record.source_path), code, reason, None, record.stack_seq,
-                stack_key=record.stack, case_no=record.case_no)
+    ctx.queue.enqueue("inspect", entry.id, password, key=f"inspect:{entry.id}")
 
 
-# 3. digitise: every pending page, in parallel ------------------------------------------------------------------
-def digitise_pages(ctx: Context, queue: JobQueue, stack_keys: list[str], report: RunReport,
-                   progress: Progress) -> None:
-    """Queue every pending page; a page whose worker process died is queued once more before it is reported."""
-    page_ids = [pid for key in stack_keys for pid in ctx.catalogue.page_ids(status="pending", stack=key)]
+def _supersede_unrouted_copies(ctx, entry: EntryRow) -> None:
+    """The same bytes filed again (a renamed folder): the old 'unknown case' item is settled by this entry."""
+    for other in ctx.catalogue.entries_with_sha(entry.sha256):
+        if other.id != entry.id and other.status == "quarantined" and other.case_no is None:
+            ctx.catalogue.resolve_quarantine(entry_id=other.id, code="unknown_case",
+                                             note=f"filed again as entry {entry.id} (stack {entry.stack_id})")
+
+
+def resume(ctx, stack_id: int, password: str | None = None) -> None:
+    """Queue again whatever the catalogue says is outstanding for the stack (after a crash, Ctrl-C or a lost queue);
+    entries held only because their case was unknown follow the case the stack now maps to."""
+    stack = ctx.catalogue.stack(stack_id)
+    for entry in ctx.catalogue.entries_of_stack(stack_id):
+        if entry.status == "quarantined" and entry.case_no is None and stack.case_no:
+            reroute(ctx, entry, stack.case_no, password)
+        elif entry.status == "received":
+            ctx.catalogue.resolve_incidents(entry_id=entry.id)
+            ctx.queue.enqueue("inspect", entry.id, password, key=f"inspect:{entry.id}")
+    for page_id in ctx.catalogue.page_ids(status="pending", stack_id=stack_id):
+        ctx.catalogue.resolve_incidents(page_id=page_id)
+        ctx.queue.enqueue("page", page_id, key=f"page:{page_id}")
+    ctx.catalogue.resolve_incidents(stack_id=stack_id, job="classify")
+    _stack_changed(ctx, stack_id)
+
+
+def reroute(ctx, entry: EntryRow, case_no: str, password: str | None = None) -> None:
+    ctx.catalogue.set_entry(entry.id, case_no=case_no, status="received")
+    ctx.catalogue.resolve_quarantine(entry_id=entry.id, code="unknown_case", note=f"re-routed to {case_no}")
+    ctx.queue.enqueue("inspect", entry.id, password, key=f"inspect:{entry.id}")
+
+
+# 2. inspect: type, limits, repair, page count ------------------------------------------------------------------
+def inspect(ctx, entry_id: int, password: str | None = None) -> None:
+    entry = ctx.catalogue.entry(entry_id)
+    if entry is None or entry.status != "received":
+        return
+    try:
+        found = inspect_file(ctx.blobs.local_path(entry.sha256), ctx.limits, password, name=entry.name)
+    except InputRejected as exc:
+        ctx.catalogue.set_entry(entry.id, status="quarantined")
+        _quarantine(ctx, entry, exc.code, exc.reason)
+        return
+    work = ctx.blobs.put_bytes(found.work_copy) if found.work_copy else entry.sha256
+    page_ids = ctx.catalogue.mark_entry_ready(entry.id, found.media_type, found.page_count, work, found.note)
+    ctx.catalogue.resolve_quarantine(entry_id=entry.id, note="inspected")
     for page_id in page_ids:
-        _enqueue_page(ctx, queue, page_id)
-    progress("pages", 0, len(page_ids))
-    done, retried = 0, set()
-    for outcome in queue.results():
-        if outcome.died and outcome.args[0] not in retried:
-            retried.add(outcome.args[0])
-            log.warning("worker died on page %s; queued again", outcome.args[0])
-            _enqueue_page(ctx, queue, outcome.args[0])
-            continue
-        _page_finished(ctx, report, outcome)
-        done += 1
-        progress("pages", done, len(page_ids))
+        ctx.queue.enqueue("page", page_id, key=f"page:{page_id}")
 
 
-def _enqueue_page(ctx: Context, queue: JobQueue, page_id: int) -> None:
-    queue.enqueue("ingest.jobs.process_page", page_id, timeout=ctx.settings.queue.page_timeout_s)
-
-
-def _page_finished(ctx: Context, report: RunReport, outcome: Outcome) -> None:
-    value = outcome.value or {}
-    if value.get("ok"):
-        report.pages_done += 1
+def inspect_failed(ctx, failure: Failure, entry_id: int, password: str | None = None) -> None:
+    entry = ctx.catalogue.entry(entry_id)
+    if failure.kind == "error":
+        _incident(ctx, "inspect", [entry_id], failure, entry_id=entry_id, stack_id=entry.stack_id)
         return
-    page_id = outcome.args[0]
-    code = value.get("code", "timeout" if outcome.timed_out else "page_failed")
-    reason = value.get("reason") or outcome.error or "unknown failure"
-    if not value:
-        ctx.catalogue.record_page(page_id, status="failed", error=f"{code}: {reason}")
-    page = ctx.catalogue.page(page_id)
-    record = ctx.catalogue.file(page["file_sha256"])
-    report.pages_failed += 1
-    _quarantine(ctx, report, record.sha256, Path(record.source_path), code,
-                f"page {page['page_index'] + 1}: {reason}", None, record.stack_seq,
-                stack_key=record.stack, case_no=record.case_no, page_index=page["page_index"])
+    ctx.catalogue.set_entry(entry.id, status="quarantined")
+    _quarantine(ctx, entry, _failure_code(failure), failure.message)
 
 
-# 4. classify: documents, types and cases per stack -------------------------------------------------------------
-def classify_stacks(ctx: Context, stacks: list[Stack], report: RunReport) -> set[str]:
-    taxonomy = Taxonomy.load()
-    touched: set[str] = set()
-    for stack in stacks:
-        touched |= classify_stack(ctx, stack.key, stack.case_no, taxonomy, report)
-    return touched
+# 3. page: raster → preprocess → codes → OCR → title, recorded with the page ------------------------------------
+def page(ctx, page_id: int) -> None:
+    row = ctx.catalogue.page(page_id)
+    if row is None or row["status"] != "pending":
+        return
+    entry = ctx.catalogue.entry(row["entry_id"])
+    started = time.perf_counter()
+    try:
+        raster = load_page(ctx.blobs.local_path(entry.work_sha256 or entry.sha256), entry.media_type,
+                           row["page_index"], ctx.limits, ctx.settings.ocr.dpi)
+        result = digitise(raster, ctx.settings)
+    except InputRejected as exc:
+        _fail_page(ctx, row, entry, exc.code, exc.reason)
+        return
+    values = page_values(ctx.blobs, result)
+    ctx.catalogue.finish_page(page_id, entry.stack_id, status="done", error=None,
+                              seconds=time.perf_counter() - started, **values)
+    ctx.catalogue.resolve_quarantine(entry_id=entry.id, page_index=row["page_index"], note="digitised")
+    _stack_changed(ctx, entry.stack_id)
 
 
-def classify_stack(ctx: Context, stack_key: str, case_no: str | None, taxonomy: Taxonomy,
-                   report: RunReport) -> set[str]:
-    rows = [r for r in ctx.catalogue.pages_of_stack(stack_key) if r["status"] == "done"]
-    if not rows:
-        return set()
+def page_failed(ctx, failure: Failure, page_id: int) -> None:
+    row = ctx.catalogue.page(page_id)
+    entry = ctx.catalogue.entry(row["entry_id"])
+    if failure.kind == "error":
+        _incident(ctx, "page", [page_id], failure, page_id=page_id, entry_id=entry.id, stack_id=entry.stack_id)
+        return
+    _fail_page(ctx, row, entry, _failure_code(failure), failure.message)
+
+
+def _fail_page(ctx, row: dict, entry: EntryRow, code: str, reason: str) -> None:
+    ctx.catalogue.finish_page(row["id"], entry.stack_id, status="failed", error=f"{code}: {reason}")
+    _quarantine(ctx, entry, code, f"page {row['page_index'] + 1}: {reason}", page_index=row["page_index"])
+    _stack_changed(ctx, entry.stack_id)
+
+
+def _stack_changed(ctx, stack_id: int) -> None:
+    ctx.queue.enqueue("classify", stack_id, key=f"classify:{stack_id}")
+
+
+# 4. classify: documents, types and cases of the pages done so far, in stack order -----------------------------
+def classify(ctx, stack_id: int) -> None:
+    with _single_flight(ctx, f"classify:{stack_id}", "classify", stack_id) as mine:
+        if not mine:
+            return
+        stack = ctx.catalogue.stack(stack_id)
+        rows = [r for r in ctx.catalogue.pages_of_stack(stack_id) if r["status"] != "pending"]
+        done = [r for r in rows if r["status"] == "done"]
+        drafts = [d for case_no, run in _runs_by_case(done) for d in _segment(ctx, run, case_no)]
+        order = {r["id"]: r["received_at"] + r["stack_seq"] * 1e-3 + r["page_index"] * 1e-7 for r in done}
+        touched = ctx.catalogue.save_stack_documents(stack_id, [_document_values(d, order) for d in drafts])
+        ctx.catalogue.set_page_roles(_page_cases(rows, drafts))
+        touched |= {r["entry_case_no"] for r in rows}
+        for case_no in sorted(c for c in touched if c):
+            ctx.catalogue.touch_case(case_no, family_of(case_no, taxonomy()))
+            assemble_later(ctx, case_no)
+        ctx.catalogue.mark_classified(stack_id, stack.version)
+
+
+def classify_failed(ctx, failure: Failure, stack_id: int) -> None:
+    _incident(ctx, "classify", [stack_id], failure, stack_id=stack_id)
+
+
+@functools.cache
+def taxonomy() -> Taxonomy:
+    return Taxonomy.load()
+
+
+def _runs_by_case(rows: list[dict]) -> list[tuple[str | None, list[dict]]]:
+    """Consecutive pages whose entries are routed to the same case (or to none) are segmented together."""
+    runs: list[tuple[str | None, list[dict]]] = []
+    for row in rows:
+        if not runs or runs[-1][0] != row["entry_case_no"]:
+            runs.append((row["entry_case_no"], []))
+        runs[-1][1].append(row)
+    return runs
+
+
+def _segment(ctx, rows: list[dict], case_no: str | None):
     facts = [PageFacts(r["id"], r["role"], r["title"], r["text"] or "",
                        tuple(c["text"] for c in r["codes"] or ())) for r in rows]
-    drafts = segment(facts, taxonomy, stack_case=case_no,
-                     review_below=ctx.settings.classify.review_below_confidence)
-    order = {r["id"]: r["received_at"] + r["stack_seq"] * 1e-3 + r["page_index"] * 1e-7 for r in rows}
-    ctx.catalogue.replace_stack_documents(stack_key, [_document_values(d, order) for d in drafts])
-    ctx.catalogue.set_page_roles(_page_cases(rows, drafts, case_no))
-    for case in {d.case_no for d in drafts if d.case_no}:
-        ctx.catalogue.ensure_case(case, family_of(case, taxonomy))
-    report.unrouted_documents += sum(1 for d in drafts if d.case_no is None)
-    report.review_documents += sum(1 for d in drafts if d.review)
-    return {d.case_no for d in drafts if d.case_no}
+    return segment(facts, taxonomy(), stack_case=case_no, review_below=ctx.settings.classify.review_below_confidence)
 
 
 def _document_values(draft, order: dict[int, float]) -> dict:
@@ -183,39 +250,81 @@ def _document_values(draft, order: dict[int, float]) -> dict:
             "identifiers": [list(i) for i in draft.identifiers]}
 
 
-def _page_cases(rows: list[dict], drafts, stack_case: str | None) -> dict[int, tuple[str, str | None]]:
-    """Every page's role and case: document pages take their document's case; blanks and separators the next one's."""
+def _page_cases(rows: list[dict], drafts) -> dict[int, tuple[str, str | None]]:
+    """Every page's role and case: document pages take their document's case; blanks, separators and failed pages
+    the case of the document before them (or their entry's)."""
     case_of = {pid: d.case_no for d in drafts for pid in d.page_ids}
     for d in drafts:
         if d.separator_page_id is not None:
             case_of[d.separator_page_id] = d.case_no
-    result, current = {}, stack_case
+    result, current = {}, None
     for row in rows:
-        current = case_of.get(row["id"], current)
+        current = case_of.get(row["id"], current if row["entry_case_no"] is None else row["entry_case_no"])
         result[row["id"]] = (row["role"], case_of.get(row["id"], current))
     return result
 
 
-# 5. assemble: one dossier per case touched ---------------------------------------------------------------------
-def assemble_cases(ctx: Context, cases: set[str], out_root: Path) -> list[CaseExport]:
-    exports = []
-    for case_no in sorted(cases):
-        exports.append(export_case(ctx, case_no, out_root / safe_folder_name(case_no)))
-        log.info("dossier written for case %s", case_no)
-    return exports
+# 5. assemble: the case's volumes and manifest, stored as blobs; single-flight and debounced --------------------
+def assemble_later(ctx, case_no: str) -> None:
+    """While pages keep arriving a case is rebuilt at most every few seconds (longer when a build itself takes
+    long), and always once after the last change: a job waiting to start sees the newest state when it runs."""
+    case = ctx.catalogue.case(case_no)
+    delay = 0.0
+    if case and case["assembled_at"]:
+        every = max(ctx.settings.dossier.rebuild_every_s, 4 * (case["assembly_seconds"] or 0))
+        delay = max(0.0, case["assembled_at"] + every - time.time())
+    ctx.queue.enqueue("assemble", case_no, key=f"assemble:{case_no}", delay=delay)
 
 
-def safe_folder_name(case_no: str) -> str:
-    return "".join("_" if c in '/\\:*?"<>|' else c for c in case_no)
+def assemble(ctx, case_no: str) -> None:
+    with _single_flight(ctx, f"assemble:{case_no}", "assemble", case_no) as mine:
+        if not mine:
+            return
+        version = ctx.catalogue.case(case_no)["version"]
+        store_dossier(ctx, case_no, version)
+        log.info("dossier of case %s is up to date (version %d)", case_no, version)
 
 
-# quarantine ----------------------------------------------------------------------------------------------------
-def _quarantine(ctx: Context, report: RunReport, sha256: str | None, path: Path, code: str, reason: str,
-                stack: Stack | None, seq: int | None, *, stack_key: str | None = None, case_no: str | None = None,
-                page_index: int | None = None) -> None:
-    item = dict(file_sha256=sha256, page_index=page_index, name=path.name, source_path=str(path),
-                reason=reason, error_code=code, stack=stack.key if stack else stack_key, stack_seq=seq,
-                case_no=stack.case_no if stack else case_no)
-    item["id"] = ctx.catalogue.add_quarantine(**item)
-    report.quarantined.append(item)
-    log.warning("quarantined %s: %s", path.name, reason)
+def assemble_failed(ctx, failure: Failure, case_no: str) -> None:
+    _incident(ctx, "assemble", [case_no], failure, case_no=case_no)
+
+
+class _single_flight:
+    """Two workers never do the same stack's classification or the same case's assembly at once: a lease in the
+    catalogue (so it holds across machines); whoever finds it taken queues the job again for a moment later."""
+
+    def __init__(self, ctx, name: str, job: str, *args):
+        self.ctx, self.name, self.job, self.args = ctx, name, job, args
+        self.owner = uuid.uuid4().hex
+
+    def __enter__(self) -> bool:
+        seconds = self.ctx.settings.queue.file_timeout_s * 2
+        if self.ctx.catalogue.take_lease(self.name, self.owner, seconds):
+            return True
+        self.ctx.queue.enqueue(self.job, *self.args, key=self.name, delay=1.0)
+        return False
+
+    def __exit__(self, *exc) -> bool:
+        self.ctx.catalogue.release_lease(self.name, self.owner)
+        return False
+
+
+# outcomes ------------------------------------------------------------------------------------------------------
+def _quarantine(ctx, entry: EntryRow | None, code: str, reason: str, *, page_index: int | None = None,
+                **where) -> int:
+    if entry is not None:
+        where = dict(entry_id=entry.id, stack_id=entry.stack_id, stack_seq=entry.seq, case_no=entry.case_no,
+                     name=entry.name, source_path=entry.source_path)
+    item_id = ctx.catalogue.add_quarantine(page_index=page_index, reason=reason, error_code=code, **where)
+    log.warning("quarantined %s: %s", where["name"], reason)
+    return item_id
+
+
+def _incident(ctx, job: str, args: list, failure: Failure, **refs) -> None:
+    """A defect — ours or a server's — is recorded with its traceback and the work is left pending, not blamed."""
+    ctx.catalogue.add_incident(job=job, args=args, error=failure.message, traceback=failure.traceback, **refs)
+    log.error("internal error in %s %s, left pending: %s\n%s", job, args, failure.message, failure.traceback or "")
+
+
+def _failure_code(failure: Failure) -> str:
+    return {"timeout": "timeout", "memory": "out_of_memory"}.get(failure.kind, "worker_died")

@@ -1,87 +1,165 @@
-"""Job queues: one small interface; the in-process default runs jobs in a pool of worker processes on this machine."""
+"""Job queues: one small, enqueue-only interface. The in-process default keeps its jobs in a table of the catalogue
+database, where `ingest.runner` claims and runs them; a job's outcome is recorded by the job itself, in the catalogue."""
 from __future__ import annotations
 
-import importlib
-from collections.abc import Iterator
-from concurrent.futures import FIRST_COMPLETED, wait
-from concurrent.futures import TimeoutError as FutureTimeout
-from dataclasses import dataclass
+import json
+import time
 from typing import Protocol
 
-from pebble import ProcessExpired, ProcessPool
+from sqlalchemy import Column, Float, Index, Integer, String, Table, Text, and_, case, delete, func, insert, literal
+from sqlalchemy import select, update
+from sqlalchemy.engine import Engine
 
 from config.settings import Settings
-from ingest.context import init_worker
+from storage.catalogue import Catalogue, metadata
 
-
-@dataclass(frozen=True)
-class Outcome:
-    """How one job ended: `value` is the job's return value, or `error` says why there is none."""
-    job: str
-    args: tuple
-    value: dict | None = None
-    error: str | None = None
-    timed_out: bool = False
-    died: bool = False           # the worker process ended under the job (killed, crashed, out of memory)
+# One queue per kind of work, so OCR never starves assembly; in-process runners claim in this order.
+QUEUES = ("assemble", "classify", "inspect", "ocr")
+LEASE_BACKSTOP_S = 6 * 3600      # a running job whose runner still beats is taken back after this long anyway
 
 
 class JobQueue(Protocol):
-    def enqueue(self, job: str, *args: object, timeout: float) -> None: ...
-    def results(self) -> Iterator[Outcome]: ...
+    def enqueue(self, job: str, *args: object, key: str | None = None, delay: float = 0.0) -> None:
+        """Queue `job` (a name in ingest.jobs.JOBS). With `key`, nothing is added while a job with that key still
+        waits to start: it will see the newest state when it runs. `delay` holds the job back that many seconds."""
+
+    def depths(self) -> dict[str, int]:
+        """Jobs waiting, per queue."""
+
     def close(self) -> None: ...
 
 
-def resolve(job: str):
-    """A job named like 'ingest.jobs.process_page' → the function (jobs are looked up in an explicit table)."""
-    if job not in JOBS:
-        raise KeyError(f"unknown job {job!r}")
-    module, _, name = job.rpartition(".")
-    return getattr(importlib.import_module(module), name)
+jobs_table = Table(
+    "jobs", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("job", String(32), nullable=False),
+    Column("queue", String(16), nullable=False),
+    Column("args", Text, nullable=False),                  # JSON list
+    Column("key", Text),
+    Column("state", String(8), nullable=False),            # queued | running
+    Column("attempts", Integer, nullable=False),
+    Column("not_before", Float, nullable=False),
+    Column("owner", Text),
+    Column("started_at", Float),
+    Column("lease_until", Float),
+    Column("last_error", Text),
+    Column("enqueued_at", Float, nullable=False),
+)
+Index("ix_jobs_claim", jobs_table.c.state, jobs_table.c.not_before)
+Index("ix_jobs_key", jobs_table.c.key, jobs_table.c.state)
+
+runners_table = Table(
+    "runners", metadata,
+    Column("id", String(40), primary_key=True),
+    Column("host", Text, nullable=False),
+    Column("pid", Integer, nullable=False),
+    Column("heartbeat_at", Float, nullable=False),
+)
 
 
-JOBS = frozenset({"ingest.jobs.inspect_received", "ingest.jobs.process_page"})
+class TableQueue:
+    """Jobs as rows of the catalogue database: any process on this machine may add them, runners claim them."""
 
+    def __init__(self, engine: Engine):
+        self.engine = engine
+        jobs_table.create(engine, checkfirst=True)
+        runners_table.create(engine, checkfirst=True)
 
-class InProcessQueue:
-    """Jobs run in `workers` processes; a job over its time limit has its process killed and is reported."""
+    def enqueue(self, job: str, *args: object, key: str | None = None, delay: float = 0.0) -> None:
+        from ingest.jobs import JOBS
+        spec = JOBS[job]           # an unknown job name fails here, in the process that asked for it
+        now = time.time()
+        values = {"job": job, "queue": spec.queue, "args": json.dumps(list(args)), "key": key, "state": "queued",
+                  "attempts": 0, "not_before": now + delay, "enqueued_at": now}
+        with self.engine.begin() as conn:
+            if key is None:
+                conn.execute(insert(jobs_table).values(**values))
+                return
+            waiting = select(literal(1)).where(and_(jobs_table.c.key == key, jobs_table.c.state == "queued"))
+            conn.execute(insert(jobs_table).from_select(
+                list(values), select(*[literal(v, type_=jobs_table.c[k].type).label(k) for k, v in values.items()])
+                .where(~waiting.exists())))
 
-    def __init__(self, settings: Settings):
-        self.pool = ProcessPool(max_workers=settings.queue.worker_count, initializer=init_worker,
-                                initargs=(settings,))
-        self.pending: dict = {}
-
-    def enqueue(self, job: str, *args: object, timeout: float) -> None:
-        future = self.pool.schedule(resolve(job), args=args, timeout=timeout)
-        self.pending[future] = (job, args)
-
-    def results(self) -> Iterator[Outcome]:
-        while self.pending:
-            done, _ = wait(list(self.pending), return_when=FIRST_COMPLETED)
-            for future in done:
-                job, args = self.pending.pop(future)
-                yield _outcome(job, args, future)
+    def depths(self) -> dict[str, int]:
+        with self.engine.connect() as conn:
+            rows = dict(conn.execute(select(jobs_table.c.queue, func.count()).where(jobs_table.c.state == "queued")
+                                     .group_by(jobs_table.c.queue)).all())
+        return {q: rows.get(q, 0) for q in QUEUES}
 
     def close(self) -> None:
-        self.pool.stop()
-        self.pool.join(timeout=10)
+        pass
+
+    # the runner's side ---------------------------------------------------------------------------------------
+    def claim(self, owner: str, queues: tuple[str, ...] = QUEUES) -> dict | None:
+        """The next job due, marked running under `owner`, or None."""
+        priority = case({q: i for i, q in enumerate(QUEUES)}, value=jobs_table.c.queue, else_=len(QUEUES))
+        now = time.time()
+        with self.engine.begin() as conn:
+            for row in conn.execute(select(jobs_table).where(
+                    (jobs_table.c.state == "queued") & (jobs_table.c.not_before <= now)
+                    & jobs_table.c.queue.in_(queues)).order_by(priority, jobs_table.c.id).limit(8)).mappings():
+                taken = conn.execute(update(jobs_table).where(
+                    (jobs_table.c.id == row["id"]) & (jobs_table.c.state == "queued")).values(
+                    state="running", owner=owner, started_at=now, attempts=jobs_table.c.attempts + 1,
+                    lease_until=now + LEASE_BACKSTOP_S))
+                if taken.rowcount:
+                    return {**row, "args": json.loads(row["args"]), "attempts": row["attempts"] + 1}
+        return None
+
+    def finish(self, job_id: int) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(delete(jobs_table).where(jobs_table.c.id == job_id))
+
+    def retry_later(self, job_id: int, delay: float, error: str) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(update(jobs_table).where(jobs_table.c.id == job_id).values(
+                state="queued", owner=None, not_before=time.time() + delay, last_error=error))
+
+    def heartbeat(self, owner: str, host: str, pid: int) -> None:
+        now = time.time()
+        with self.engine.begin() as conn:
+            if conn.execute(update(runners_table).where(runners_table.c.id == owner)
+                            .values(heartbeat_at=now)).rowcount == 0:
+                conn.execute(insert(runners_table).values(id=owner, host=host, pid=pid, heartbeat_at=now))
+
+    def retire(self, owner: str) -> None:
+        """A runner stopping cleanly hands back the jobs it had started (they were not finished)."""
+        with self.engine.begin() as conn:
+            conn.execute(update(jobs_table).where((jobs_table.c.owner == owner) & (jobs_table.c.state == "running"))
+                         .values(state="queued", owner=None, attempts=jobs_table.c.attempts - 1))
+            conn.execute(delete(runners_table).where(runners_table.c.id == owner))
+
+    def orphans(self, silent_after: float) -> list[dict]:
+        """Running jobs whose runner stopped beating (killed, crashed, its machine gone) or outlived their lease."""
+        now = time.time()
+        alive = select(runners_table.c.id).where(runners_table.c.heartbeat_at >= now - silent_after)
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(jobs_table).where((jobs_table.c.state == "running") & (
+                jobs_table.c.owner.not_in(alive) | (jobs_table.c.lease_until < now)))).mappings()
+            return [{**r, "args": json.loads(r["args"])} for r in rows]
+
+    def requeue(self, job_id: int, owner: str | None) -> bool:
+        with self.engine.begin() as conn:
+            return bool(conn.execute(update(jobs_table).where((jobs_table.c.id == job_id)
+                                                              & (jobs_table.c.owner == owner)
+                                                              & (jobs_table.c.state == "running"))
+                                     .values(state="queued", owner=None)).rowcount)
+
+    def take_over(self, job_id: int, owner: str | None, new_owner: str) -> bool:
+        with self.engine.begin() as conn:
+            return bool(conn.execute(update(jobs_table).where((jobs_table.c.id == job_id)
+                                                              & (jobs_table.c.owner == owner)
+                                                              & (jobs_table.c.state == "running"))
+                                     .values(owner=new_owner)).rowcount)
+
+    def running(self) -> int:
+        with self.engine.connect() as conn:
+            return conn.execute(select(func.count()).select_from(jobs_table)
+                                .where(jobs_table.c.state == "running")).scalar_one()
 
 
-def _outcome(job: str, args: tuple, future) -> Outcome:
-    try:
-        return Outcome(job, args, value=future.result())
-    except FutureTimeout:
-        return Outcome(job, args, error="stopped: took longer than its time limit", timed_out=True)
-    except ProcessExpired as exc:
-        return Outcome(job, args, error=f"worker process died (exit code {exc.exitcode}): killed, out of memory "
-                                        f"or crashed", died=True)
-    except MemoryError:
-        return Outcome(job, args, error="ran out of memory (worker memory limit)")
-    except Exception as exc:  # a defect in a job must not stop the batch; it is reported with the page
-        return Outcome(job, args, error=f"internal error: {type(exc).__name__}: {exc}")
+BACKENDS = {"inprocess": lambda settings, catalogue: TableQueue(catalogue.engine)}
 
 
-BACKENDS = {"inprocess": InProcessQueue}
-
-
-def open_queue(settings: Settings) -> JobQueue:
-    return BACKENDS[settings.queue.backend](settings)
+def open_queue(settings: Settings, catalogue: Catalogue) -> JobQueue:
+    return BACKENDS[settings.queue.backend](settings, catalogue)

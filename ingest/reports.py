@@ -20,7 +20,7 @@ def case_status(ctx, case_no: str) -> dict | None:
                   "separator": counts.get("separator", 0)},
         "digitisation_rate": round(counts.get("done", 0) / received, 4) if received else None,
         "documents": [{"id": d["id"], "volume": d["volume"], "type_code": d["type_code"], "title": d["title"],
-                       "pages": len(d["page_ids"]), "confidence": d["confidence"], "review": bool(d["review"]),
+                       "pages": len(d["page_ids"]), "page_ids": d["page_ids"], "confidence": d["confidence"], "review": bool(d["review"]),
                        "reason": d["reason"] or ""} for d in documents],
         "quarantined": [_item(q) for q in ctx.catalogue.quarantine_items("open") if q["case_no"] == case_no],
     }

@@ -44,3 +44,9 @@ def searchable_page(jpeg: bytes, dpi: int, text_layer: bytes) -> bytes:
     out = io.BytesIO()
     pdf.save(out)
     return out.getvalue()
+
+
+def page_image(page_pdf: bytes) -> bytes:
+    """The JPEG a searchable page was made from, byte for byte as kept."""
+    with pikepdf.open(io.BytesIO(page_pdf)) as pdf:
+        return pdf.pages[0].obj.Resources.XObject[IMAGE].read_raw_bytes()

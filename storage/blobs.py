@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 import tempfile
 from pathlib import Path
 from typing import BinaryIO, Protocol
@@ -19,7 +20,10 @@ class BlobStore(Protocol):
 
     def put_bytes(self, data: bytes) -> str: ...
     def put_stream(self, stream: BinaryIO) -> tuple[str, int]: ...
+    def put_path(self, path: Path) -> str: ...
     def get_bytes(self, key: str) -> bytes: ...
+    def copy_to(self, key: str, target: Path) -> None: ...
+    def open_stream(self, key: str) -> BinaryIO: ...
     def local_path(self, key: str) -> Path: ...
     def exists(self, key: str) -> bool: ...
 
@@ -60,8 +64,27 @@ class LocalBlobStore:
             Path(tmp).unlink(missing_ok=True)
         return key, size
 
+    def put_path(self, path: Path) -> str:
+        with open(path, "rb") as handle:
+            return self.put_stream(handle)[0]
+
     def get_bytes(self, key: str) -> bytes:
         return self.local_path(key).read_bytes()
+
+    def open_stream(self, key: str) -> BinaryIO:
+        return open(self.local_path(key), "rb")
+
+    def copy_to(self, key: str, target: Path) -> None:
+        """Write the blob to `target` atomically (a reader never sees half a file)."""
+        source = self.local_path(key)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.")
+        try:
+            with os.fdopen(fd, "wb") as out, open(source, "rb") as src:
+                shutil.copyfileobj(src, out, CHUNK)
+            os.replace(tmp, target)
+        finally:
+            Path(tmp).unlink(missing_ok=True)
 
     def local_path(self, key: str) -> Path:
         path = self._path(key)

@@ -1,20 +1,47 @@
-"""The catalogue: files received, pages, documents, cases and quarantine, in SQLite (default) or any SQLAlchemy URL."""
+"""The catalogue: stacks, entries received, pages, documents, cases, volumes, quarantine, incidents and client tokens.
+
+SQLite by default, any SQLAlchemy URL otherwise. Every fact the product keeps lives here, so any process on any machine
+can pick up work where another left it: nothing about a job's outcome lives only in the memory of one process.
+"""
 from __future__ import annotations
 
+import hashlib
+import json
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import (JSON, Boolean, Column, Float, ForeignKey, Integer, MetaData, String, Table, Text,
-                        create_engine, delete, event, func, insert, select, update)
+from sqlalchemy import (JSON, Boolean, Column, Float, ForeignKey, Index, Integer, MetaData, String, Table, Text,
+                        UniqueConstraint, create_engine, delete, event, func, insert, inspect, select, update)
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
 
 metadata = MetaData()
 
-files = Table(
-    "files", metadata,
-    Column("sha256", String(64), primary_key=True),
+stacks = Table(
+    "stacks", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("key", Text, unique=True),                       # a backlog folder's path, so a rerun finds its stack
+    Column("kind", String(16), nullable=False),             # backlog | import | upload | device
+    Column("state", String(8), nullable=False),             # open | closed
+    Column("case_no", Text),
+    Column("case_error", Text),                             # why the folder's name is not a usable case number
+    Column("device", Text),
+    Column("volume_hint", String(2)),
+    Column("client", Text, nullable=False),
+    Column("created_at", Float, nullable=False),
+    Column("closed_at", Float),
+    Column("version", Integer, nullable=False, default=0),             # bumped whenever one of its pages settles
+    Column("classified_version", Integer, nullable=False, default=0),  # the version classification last saw
+)
+
+entries = Table(
+    "entries", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("stack_id", Integer, ForeignKey("stacks.id"), nullable=False),
+    Column("seq", Integer, nullable=False),
+    Column("sha256", String(64), nullable=False, index=True),   # the blob of the bytes as received
     Column("name", Text, nullable=False),
     Column("source_path", Text, nullable=False),
     Column("size", Integer, nullable=False),
@@ -23,16 +50,16 @@ files = Table(
     Column("status", String(16), nullable=False),          # received | ready | quarantined
     Column("page_count", Integer),
     Column("work_sha256", String(64)),                      # repaired / unlocked copy pages are read from
-    Column("stack", Text, nullable=False),
-    Column("stack_seq", Integer, nullable=False),
-    Column("case_no", Text),                                # known from the folder, manifest or --case
+    Column("case_no", Text),                                # from the stack, or re-routed by an operator
+    Column("client", Text, nullable=False),                 # which client sent the file
     Column("note", Text),
+    UniqueConstraint("stack_id", "seq", name="uq_entries_stack_seq"),
 )
 
 pages = Table(
     "pages", metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("file_sha256", String(64), ForeignKey("files.sha256"), nullable=False, index=True),
+    Column("entry_id", Integer, ForeignKey("entries.id"), nullable=False, index=True),
     Column("page_index", Integer, nullable=False),
     Column("status", String(16), nullable=False, index=True),   # pending | done | failed
     Column("role", String(16)),                                   # content | blank | separator
@@ -50,7 +77,10 @@ pages = Table(
     Column("pdf_key", String(64)),
     Column("error", Text),
     Column("seconds", Float),
+    Column("created_at", Float),
+    Column("done_at", Float),
     Column("updated_at", Float),
+    UniqueConstraint("entry_id", "page_index", name="uq_pages_entry_index"),
 )
 
 documents = Table(
@@ -63,7 +93,7 @@ documents = Table(
     Column("confidence", Float, nullable=False),
     Column("review", Boolean, nullable=False),
     Column("reason", Text),
-    Column("stack", Text, nullable=False, index=True),
+    Column("stack_id", Integer, ForeignKey("stacks.id"), nullable=False, index=True),
     Column("received_order", Float, nullable=False),
     Column("separator_page_id", Integer),
     Column("parties", JSON),
@@ -81,16 +111,17 @@ document_pages = Table(
 quarantine = Table(
     "quarantine", metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("file_sha256", String(64), index=True),
+    Column("entry_id", Integer, index=True),               # None: refused before it was stored (too large)
     Column("page_index", Integer),
     Column("name", Text, nullable=False),
     Column("source_path", Text, nullable=False),
     Column("reason", Text, nullable=False),
     Column("error_code", String(32), nullable=False),
-    Column("stack", Text),
+    Column("stack_id", Integer),
     Column("stack_seq", Integer),
     Column("case_no", Text),
     Column("status", String(16), nullable=False),        # open | retried | resolved
+    Column("note", Text),
     Column("created_at", Float, nullable=False),
 )
 
@@ -99,11 +130,81 @@ cases = Table(
     Column("case_no", Text, primary_key=True),
     Column("family", String(32), nullable=False),
     Column("created_at", Float, nullable=False),
+    Column("version", Integer, nullable=False, default=0),             # bumped whenever its documents may change
+    Column("assembled_version", Integer, nullable=False, default=0),
+    Column("assembled_at", Float),
+    Column("assembly_seconds", Float),
+    Column("fingerprint", String(64)),                                 # of what the stored dossier was built from
+    Column("manifest_key", String(64)),
 )
+
+volumes = Table(
+    "volumes", metadata,
+    Column("case_no", Text, ForeignKey("cases.case_no"), primary_key=True),
+    Column("volume", String(2), primary_key=True),
+    Column("blob_key", String(64), nullable=False),
+    Column("pdf_pages", Integer, nullable=False),
+    Column("built_at", Float, nullable=False),
+)
+
+incidents = Table(
+    "incidents", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("job", String(32), nullable=False),
+    Column("args", JSON, nullable=False),
+    Column("stack_id", Integer, index=True),
+    Column("case_no", Text),
+    Column("entry_id", Integer),
+    Column("page_id", Integer),
+    Column("error", Text, nullable=False),
+    Column("traceback", Text),
+    Column("status", String(16), nullable=False),        # open | resolved
+    Column("at", Float, nullable=False),
+)
+
+tokens = Table(
+    "tokens", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("name", Text, nullable=False, index=True),      # unique among tokens not revoked
+    Column("role", String(16), nullable=False),          # device | operator | admin
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("created_at", Float, nullable=False),
+    Column("revoked_at", Float),
+)
+
+leases = Table(
+    "leases", metadata,
+    Column("name", Text, primary_key=True),
+    Column("owner", Text, nullable=False),
+    Column("expires_at", Float, nullable=False),
+)
+
+Index("ix_entries_stack", entries.c.stack_id, entries.c.seq)
+Index("ix_quarantine_status", quarantine.c.status)
 
 
 @dataclass(frozen=True)
-class FileRow:
+class StackRow:
+    id: int
+    key: str | None
+    kind: str
+    state: str
+    case_no: str | None
+    case_error: str | None
+    device: str | None
+    volume_hint: str | None
+    client: str
+    created_at: float
+    closed_at: float | None
+    version: int
+    classified_version: int
+
+
+@dataclass(frozen=True)
+class EntryRow:
+    id: int
+    stack_id: int
+    seq: int
     sha256: str
     name: str
     source_path: str
@@ -111,18 +212,22 @@ class FileRow:
     status: str
     page_count: int | None
     work_sha256: str | None
-    stack: str
-    stack_seq: int
     case_no: str | None
+    client: str
     received_at: float
     media_type: str | None
+    note: str | None
+
+
+class OutdatedCatalogue(RuntimeError):
+    """The catalogue was written by an earlier layout of the product."""
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=FULL")
-    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.execute("PRAGMA busy_timeout=60000")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.close()
 
@@ -130,10 +235,14 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
 def make_engine(url: str) -> Engine:
     if url.startswith("sqlite:///"):
         Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"timeout": 30})
+        engine = create_engine(url, connect_args={"timeout": 60})
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
     return create_engine(url, pool_pre_ping=True)
+
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
 class Catalogue:
@@ -141,68 +250,162 @@ class Catalogue:
 
     def __init__(self, url: str):
         self.engine = make_engine(url)
+        names = set(inspect(self.engine).get_table_names())
+        if "files" in names and "entries" not in names:
+            raise OutdatedCatalogue(f"the catalogue at {url} was written by an earlier version of edossier; "
+                                    "start from a new EDOSSIER_HOME (the original files are kept where they were)")
         metadata.create_all(self.engine)
 
     def dispose(self) -> None:
         self.engine.dispose()
 
-    # files ---------------------------------------------------------------------------------------------------
-    def file(self, sha256: str) -> FileRow | None:
+    # stacks --------------------------------------------------------------------------------------------------
+    def open_stack(self, *, kind: str, client: str, key: str | None = None, case_no: str | None = None,
+                   case_error: str | None = None, device: str | None = None,
+                   volume_hint: str | None = None) -> StackRow:
+        """A new open stack, or the one already known under `key` (reopened, with the case it now maps to)."""
+        if key is not None and (found := self.stack_by_key(key)) is not None:
+            with self.engine.begin() as conn:
+                conn.execute(update(stacks).where(stacks.c.id == found.id).values(
+                    state="open", closed_at=None, case_no=case_no, case_error=case_error))
+            return self.stack(found.id)
+        values = dict(key=key, kind=kind, state="open", case_no=case_no, case_error=case_error, device=device,
+                      volume_hint=volume_hint, client=client, created_at=time.time(), version=0,
+                      classified_version=0)
+        try:
+            with self.engine.begin() as conn:
+                stack_id = conn.execute(insert(stacks).values(**values)).inserted_primary_key[0]
+        except IntegrityError:          # another process opened the same key at the same moment
+            return self.open_stack(kind=kind, client=client, key=key, case_no=case_no, case_error=case_error)
+        return self.stack(stack_id)
+
+    def stack(self, stack_id: int) -> StackRow | None:
         with self.engine.connect() as conn:
-            row = conn.execute(select(files).where(files.c.sha256 == sha256)).mappings().first()
-        return _file_row(row) if row else None
+            row = conn.execute(select(stacks).where(stacks.c.id == stack_id)).mappings().first()
+        return _row(StackRow, row) if row else None
 
-    def add_file(self, *, sha256: str, name: str, source_path: str, size: int, media_type: str | None,
-                 stack: str, stack_seq: int, case_no: str | None) -> None:
-        with self.engine.begin() as conn:
-            conn.execute(insert(files).values(
-                sha256=sha256, name=name, source_path=source_path, size=size, media_type=media_type,
-                received_at=time.time(), status="received", stack=stack, stack_seq=stack_seq, case_no=case_no))
+    def stack_by_key(self, key: str) -> StackRow | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(select(stacks).where(stacks.c.key == key)).mappings().first()
+        return _row(StackRow, row) if row else None
 
-    def mark_file_ready(self, sha256: str, media_type: str, page_count: int, work_sha256: str,
-                        note: str | None) -> None:
-        """Record the page count and create one pending page row per page, in one transaction."""
+    def close_stack(self, stack_id: int) -> None:
         with self.engine.begin() as conn:
-            conn.execute(update(files).where(files.c.sha256 == sha256).values(
+            conn.execute(update(stacks).where((stacks.c.id == stack_id) & (stacks.c.state == "open"))
+                         .values(state="closed", closed_at=time.time(), version=stacks.c.version + 1))
+
+    def bump_stack(self, stack_id: int) -> None:
+        """Something in the stack settled: classification must look again (an atomic increment, no lost update)."""
+        with self.engine.begin() as conn:
+            conn.execute(update(stacks).where(stacks.c.id == stack_id).values(version=stacks.c.version + 1))
+
+    def mark_classified(self, stack_id: int, version: int) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(update(stacks).where((stacks.c.id == stack_id) & (stacks.c.classified_version < version))
+                         .values(classified_version=version))
+
+    # entries -------------------------------------------------------------------------------------------------
+    def add_entry(self, *, stack_id: int, seq: int | None, sha256: str, name: str, source_path: str, size: int,
+                  case_no: str | None, client: str) -> tuple[EntryRow, bool]:
+        """(entry, created). An entry is keyed by (stack, seq); without a seq the next free one is taken.
+        The same position again answers the entry already there (created=False)."""
+        for _ in range(20):
+            position = self.next_seq(stack_id) if seq is None else seq
+            existing = self.entry_at(stack_id, position)
+            if existing is not None:
+                return existing, False
+            try:
+                with self.engine.begin() as conn:
+                    entry_id = conn.execute(insert(entries).values(
+                        stack_id=stack_id, seq=position, sha256=sha256, name=name, source_path=source_path,
+                        size=size, received_at=time.time(), status="received", case_no=case_no,
+                        client=client)).inserted_primary_key[0]
+                return self.entry(entry_id), True
+            except IntegrityError:      # someone else took that position first: look again
+                continue
+        raise RuntimeError(f"could not find a free position in stack {stack_id}")
+
+    def next_seq(self, stack_id: int) -> int:
+        with self.engine.connect() as conn:
+            top = conn.execute(select(func.max(entries.c.seq)).where(entries.c.stack_id == stack_id)).scalar()
+        return 0 if top is None else top + 1
+
+    def entry(self, entry_id: int) -> EntryRow | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(select(entries).where(entries.c.id == entry_id)).mappings().first()
+        return _row(EntryRow, row) if row else None
+
+    def entry_at(self, stack_id: int, seq: int) -> EntryRow | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(select(entries).where((entries.c.stack_id == stack_id) & (entries.c.seq == seq))
+                               ).mappings().first()
+        return _row(EntryRow, row) if row else None
+
+    def entries_of_stack(self, stack_id: int) -> list[EntryRow]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(entries).where(entries.c.stack_id == stack_id).order_by(entries.c.seq))
+            return [_row(EntryRow, r) for r in rows.mappings()]
+
+    def entries_with_sha(self, sha256: str) -> list[EntryRow]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(entries).where(entries.c.sha256 == sha256).order_by(entries.c.id))
+            return [_row(EntryRow, r) for r in rows.mappings()]
+
+    def mark_entry_ready(self, entry_id: int, media_type: str, page_count: int, work_sha256: str,
+                         note: str | None) -> list[int]:
+        """Record the page count and create one pending page per page, in one transaction; returns the page ids."""
+        now = time.time()
+        with self.engine.begin() as conn:
+            conn.execute(update(entries).where(entries.c.id == entry_id).values(
                 status="ready", media_type=media_type, page_count=page_count, work_sha256=work_sha256, note=note))
-            existing = set(conn.execute(select(pages.c.page_index).where(pages.c.file_sha256 == sha256)).scalars())
-            rows = [{"file_sha256": sha256, "page_index": i, "status": "pending", "updated_at": time.time()}
-                    for i in range(page_count) if i not in existing]
+            existing = set(conn.execute(select(pages.c.page_index).where(pages.c.entry_id == entry_id)).scalars())
+            rows = [{"entry_id": entry_id, "page_index": i, "status": "pending", "created_at": now,
+                     "updated_at": now} for i in range(page_count) if i not in existing]
             if rows:
                 conn.execute(insert(pages), rows)
+            return list(conn.execute(select(pages.c.id).where(pages.c.entry_id == entry_id)
+                                     .order_by(pages.c.page_index)).scalars())
 
-    def set_file_status(self, sha256: str, status: str) -> None:
+    def set_entry(self, entry_id: int, **values: object) -> None:
         with self.engine.begin() as conn:
-            conn.execute(update(files).where(files.c.sha256 == sha256).values(status=status))
-
-    def files_in_stack(self, stack: str) -> list[FileRow]:
-        with self.engine.connect() as conn:
-            rows = conn.execute(select(files).where(files.c.stack == stack).order_by(files.c.stack_seq)).mappings()
-            return [_file_row(r) for r in rows]
+            conn.execute(update(entries).where(entries.c.id == entry_id).values(**values))
 
     # pages ---------------------------------------------------------------------------------------------------
-    def page_ids(self, *, status: str | None = None, stack: str | None = None) -> list[int]:
-        query = select(pages.c.id).join(files, files.c.sha256 == pages.c.file_sha256)
+    def page_ids(self, *, status: str | None = None, stack_id: int | None = None,
+                 entry_id: int | None = None) -> list[int]:
+        query = select(pages.c.id).join(entries, entries.c.id == pages.c.entry_id)
         if status:
             query = query.where(pages.c.status == status)
-        if stack:
-            query = query.where(files.c.stack == stack)
+        if stack_id is not None:
+            query = query.where(entries.c.stack_id == stack_id)
+        if entry_id is not None:
+            query = query.where(pages.c.entry_id == entry_id)
         with self.engine.connect() as conn:
-            return list(conn.execute(query.order_by(files.c.stack, files.c.stack_seq, pages.c.page_index)).scalars())
+            return list(conn.execute(query.order_by(entries.c.stack_id, entries.c.seq, pages.c.page_index))
+                        .scalars())
 
-    def page(self, page_id: int) -> dict:
+    def page(self, page_id: int) -> dict | None:
+        query = (select(pages, entries.c.stack_id, entries.c.sha256.label("file_sha256"),
+                        entries.c.name.label("file_name"))
+                 .join(entries, entries.c.id == pages.c.entry_id).where(pages.c.id == page_id))
         with self.engine.connect() as conn:
-            row = conn.execute(select(pages).where(pages.c.id == page_id)).mappings().first()
-        if row is None:
-            raise KeyError(f"no page {page_id}")
-        return dict(row)
+            row = conn.execute(query).mappings().first()
+        return dict(row) if row else None
 
-    def pages_of_stack(self, stack: str) -> list[dict]:
-        query = (select(pages, files.c.stack_seq, files.c.case_no.label("file_case_no"),
-                        files.c.received_at, files.c.name.label("file_name"))
-                 .join(files, files.c.sha256 == pages.c.file_sha256)
-                 .where(files.c.stack == stack)
-                 .order_by(files.c.stack_seq, pages.c.page_index))
+    def pages_by_id(self, page_ids: Iterable[int]) -> dict[int, dict]:
+        wanted = list(page_ids)
+        query = (select(pages, entries.c.stack_id, entries.c.sha256.label("file_sha256"),
+                        entries.c.name.label("file_name"))
+                 .join(entries, entries.c.id == pages.c.entry_id).where(pages.c.id.in_(wanted)))
+        with self.engine.connect() as conn:
+            return {r["id"]: dict(r) for r in conn.execute(query).mappings()}
+
+    def pages_of_stack(self, stack_id: int) -> list[dict]:
+        query = (select(pages, entries.c.seq.label("stack_seq"), entries.c.case_no.label("entry_case_no"),
+                        entries.c.received_at, entries.c.name.label("file_name"))
+                 .join(entries, entries.c.id == pages.c.entry_id)
+                 .where(entries.c.stack_id == stack_id)
+                 .order_by(entries.c.seq, pages.c.page_index))
         with self.engine.connect() as conn:
             return [dict(r) for r in conn.execute(query).mappings()]
 
@@ -210,10 +413,19 @@ class Catalogue:
         with self.engine.begin() as conn:
             conn.execute(update(pages).where(pages.c.id == page_id).values(updated_at=time.time(), **values))
 
-    def reset_failed_pages(self, sha256: str) -> None:
+    def finish_page(self, page_id: int, stack_id: int, **values: object) -> None:
+        """Record a page's outcome and tell its stack, in one transaction."""
+        now = time.time()
         with self.engine.begin() as conn:
-            conn.execute(update(pages).where((pages.c.file_sha256 == sha256) & (pages.c.status == "failed"))
-                         .values(status="pending", error=None))
+            conn.execute(update(pages).where(pages.c.id == page_id).values(updated_at=now, done_at=now, **values))
+            conn.execute(update(stacks).where(stacks.c.id == stack_id).values(version=stacks.c.version + 1))
+
+    def reset_failed_pages(self, entry_id: int) -> list[int]:
+        with self.engine.begin() as conn:
+            ids = list(conn.execute(select(pages.c.id).where((pages.c.entry_id == entry_id)
+                                                             & (pages.c.status == "failed"))).scalars())
+            conn.execute(update(pages).where(pages.c.id.in_(ids)).values(status="pending", error=None))
+        return ids
 
     def set_page_roles(self, roles: dict[int, tuple[str, str | None]]) -> None:
         """roles: page id → (role, case number)."""
@@ -222,34 +434,36 @@ class Catalogue:
                 conn.execute(update(pages).where(pages.c.id == page_id).values(role=role, case_no=case_no))
 
     # documents -----------------------------------------------------------------------------------------------
-    def replace_stack_documents(self, stack: str, drafts: Sequence[dict]) -> list[int]:
-        """Drop the stack's documents and write the new ones (each dict has its `page_ids`)."""
+    def save_stack_documents(self, stack_id: int, drafts: Sequence[dict]) -> set[str | None]:
+        """Make the stack's documents these drafts. A document whose pages did not change keeps its id (and so
+        whatever refers to it); one that grew or shrank from the same first page keeps it too. Returns the cases
+        whose documents the stack holds before or after."""
         with self.engine.begin() as conn:
-            old = list(conn.execute(select(documents.c.id).where(documents.c.stack == stack)).scalars())
-            if old:
-                conn.execute(delete(document_pages).where(document_pages.c.document_id.in_(old)))
-                conn.execute(delete(documents).where(documents.c.id.in_(old)))
-            ids = []
+            old = _documents_with_pages(conn, documents.c.stack_id == stack_id)
+            touched = {d["case_no"] for d in old} | {d["case_no"] for d in drafts}
+            by_pages = {tuple(d["page_ids"]): d for d in old}
+            by_first = {d["page_ids"][0]: d for d in old if d["page_ids"]}
+            kept: set[int] = set()
             for draft in drafts:
-                values = {k: v for k, v in draft.items() if k != "page_ids"}
-                doc_id = conn.execute(insert(documents).values(stack=stack, created_at=time.time(), **values)
-                                      ).inserted_primary_key[0]
-                conn.execute(insert(document_pages), [
-                    {"document_id": doc_id, "page_id": pid, "position": pos}
-                    for pos, pid in enumerate(draft["page_ids"])])
-                ids.append(doc_id)
-        return ids
+                match = by_pages.get(tuple(draft["page_ids"])) or by_first.get(draft["page_ids"][0])
+                if match is not None and match["id"] not in kept:
+                    kept.add(match["id"])
+                    _update_document(conn, match, draft)
+                else:
+                    _insert_document(conn, stack_id, draft)
+            gone = [d["id"] for d in old if d["id"] not in kept]
+            if gone:
+                conn.execute(delete(document_pages).where(document_pages.c.document_id.in_(gone)))
+                conn.execute(delete(documents).where(documents.c.id.in_(gone)))
+        return touched
 
     def documents_of_case(self, case_no: str) -> list[dict]:
         with self.engine.connect() as conn:
-            docs = [dict(r) for r in conn.execute(
-                select(documents).where(documents.c.case_no == case_no)
-                .order_by(documents.c.received_order, documents.c.id)).mappings()]
-            for doc in docs:
-                doc["page_ids"] = list(conn.execute(
-                    select(document_pages.c.page_id).where(document_pages.c.document_id == doc["id"])
-                    .order_by(document_pages.c.position)).scalars())
-        return docs
+            return _documents_with_pages(conn, documents.c.case_no == case_no)
+
+    def documents_of_stacks(self, stack_ids: Sequence[int]) -> list[dict]:
+        with self.engine.connect() as conn:
+            return _documents_with_pages(conn, documents.c.stack_id.in_(list(stack_ids)))
 
     def unrouted_documents(self) -> list[dict]:
         with self.engine.connect() as conn:
@@ -257,10 +471,17 @@ class Catalogue:
                 select(documents).where(documents.c.case_no.is_(None)).order_by(documents.c.id)).mappings()]
 
     # cases ---------------------------------------------------------------------------------------------------
-    def ensure_case(self, case_no: str, family: str) -> None:
+    def touch_case(self, case_no: str, family: str) -> None:
+        """The case exists and its dossier must be looked at again (an atomic increment)."""
         with self.engine.begin() as conn:
             if conn.execute(select(cases.c.case_no).where(cases.c.case_no == case_no)).first() is None:
-                conn.execute(insert(cases).values(case_no=case_no, family=family, created_at=time.time()))
+                try:
+                    with conn.begin_nested():
+                        conn.execute(insert(cases).values(case_no=case_no, family=family, created_at=time.time(),
+                                                          version=0, assembled_version=0))
+                except IntegrityError:
+                    pass
+            conn.execute(update(cases).where(cases.c.case_no == case_no).values(version=cases.c.version + 1))
 
     def case_numbers(self) -> list[str]:
         with self.engine.connect() as conn:
@@ -271,12 +492,31 @@ class Catalogue:
             row = conn.execute(select(cases).where(cases.c.case_no == case_no)).mappings().first()
         return dict(row) if row else None
 
+    def record_dossier(self, case_no: str, version: int, fingerprint: str, seconds: float,
+                       manifest_key: str | None, built: Sequence[tuple[str, str, int]] | None) -> None:
+        """What assembly stored: `built` lists (volume, blob key, pages); None when the stored dossier still holds."""
+        now = time.time()
+        with self.engine.begin() as conn:
+            if built is not None:
+                conn.execute(delete(volumes).where(volumes.c.case_no == case_no))
+                for volume, key, count in built:
+                    conn.execute(insert(volumes).values(case_no=case_no, volume=volume, blob_key=key,
+                                                        pdf_pages=count, built_at=now))
+                conn.execute(update(cases).where(cases.c.case_no == case_no).values(
+                    fingerprint=fingerprint, manifest_key=manifest_key, assembled_at=now, assembly_seconds=seconds))
+            conn.execute(update(cases).where((cases.c.case_no == case_no) & (cases.c.assembled_version < version))
+                         .values(assembled_version=version))
+
+    def volumes_of_case(self, case_no: str) -> list[dict]:
+        with self.engine.connect() as conn:
+            return [dict(r) for r in conn.execute(select(volumes).where(volumes.c.case_no == case_no)
+                                                  .order_by(volumes.c.volume.desc())).mappings()]
+
     def case_page_counts(self, case_no: str) -> dict[str, int]:
         """Pages received for the case (files routed to it by folder, plus pages classified into it) by status."""
         query = (select(pages.c.status, pages.c.role, func.count())
-                 .join(files, files.c.sha256 == pages.c.file_sha256)
-                 .where((pages.c.case_no == case_no) | ((pages.c.case_no.is_(None)) & (files.c.case_no == case_no)))
-                 .group_by(pages.c.status, pages.c.role))
+                 .join(entries, entries.c.id == pages.c.entry_id)
+                 .where(_of_case(case_no)).group_by(pages.c.status, pages.c.role))
         counts: dict[str, int] = {}
         with self.engine.connect() as conn:
             for status, role, n in conn.execute(query):
@@ -287,13 +527,46 @@ class Catalogue:
 
     def excluded_pages(self, case_no: str) -> list[dict]:
         """Pages of the case left out of its volumes: blanks, separator sheets and pages that failed."""
-        query = (select(pages.c.file_sha256, pages.c.page_index, pages.c.role, pages.c.error)
-                 .join(files, files.c.sha256 == pages.c.file_sha256)
-                 .where((pages.c.case_no == case_no) | (pages.c.case_no.is_(None) & (files.c.case_no == case_no)))
+        query = (select(pages.c.id, entries.c.sha256.label("file_sha256"), entries.c.name.label("file_name"),
+                        pages.c.page_index, pages.c.role, pages.c.error)
+                 .join(entries, entries.c.id == pages.c.entry_id)
+                 .where(_of_case(case_no))
                  .where((pages.c.role.in_(("blank", "separator"))) | (pages.c.status == "failed"))
-                 .order_by(files.c.stack, files.c.stack_seq, pages.c.page_index))
+                 .order_by(entries.c.stack_id, entries.c.seq, pages.c.page_index))
         with self.engine.connect() as conn:
             return [dict(r) for r in conn.execute(query).mappings()]
+
+    # progress ------------------------------------------------------------------------------------------------
+    def stack_progress(self, stack_ids: Sequence[int]) -> dict:
+        """Where the work of these stacks stands: entries waiting, pages by status, stacks and cases not settled.
+        Items held by an open incident count as stuck, not as waiting."""
+        ids = list(stack_ids)
+        with self.engine.connect() as conn:
+            stuck_entries = set(conn.execute(select(incidents.c.entry_id).where(
+                (incidents.c.status == "open") & incidents.c.entry_id.is_not(None))).scalars())
+            stuck_pages = set(conn.execute(select(incidents.c.page_id).where(
+                (incidents.c.status == "open") & incidents.c.page_id.is_not(None))).scalars())
+            stuck_stacks = set(conn.execute(select(incidents.c.stack_id).where(
+                (incidents.c.status == "open") & (incidents.c.job == "classify"))).scalars())
+            stuck_cases = set(conn.execute(select(incidents.c.case_no).where(
+                (incidents.c.status == "open") & (incidents.c.job == "assemble"))).scalars())
+            waiting = [e for e in conn.execute(select(entries.c.id).where(
+                entries.c.stack_id.in_(ids) & (entries.c.status == "received"))).scalars() if e not in stuck_entries]
+            page_rows = conn.execute(select(pages.c.id, pages.c.status).join(
+                entries, entries.c.id == pages.c.entry_id).where(entries.c.stack_id.in_(ids))).all()
+            unclassified = [s for s in conn.execute(select(stacks.c.id).where(
+                stacks.c.id.in_(ids) & (stacks.c.classified_version < stacks.c.version))).scalars()
+                if s not in stuck_stacks]
+            touched = _cases_of_stacks(conn, ids)
+            unassembled = [c for c in conn.execute(select(cases.c.case_no).where(
+                cases.c.case_no.in_(touched) & (cases.c.assembled_version < cases.c.version))).scalars()
+                if c not in stuck_cases]
+        counts = {"pending": 0, "done": 0, "failed": 0, "stuck": 0}
+        for page_id, status in page_rows:
+            counts["stuck" if status == "pending" and page_id in stuck_pages else status] += 1
+        return {"entries_waiting": len(waiting), "pages": counts, "stacks_unclassified": len(unclassified),
+                "cases_unassembled": len(unassembled), "cases": sorted(touched),
+                "settled": not waiting and not counts["pending"] and not unclassified and not unassembled}
 
     # quarantine ----------------------------------------------------------------------------------------------
     def add_quarantine(self, **values: object) -> int:
@@ -301,10 +574,12 @@ class Catalogue:
             return conn.execute(insert(quarantine).values(status="open", created_at=time.time(), **values)
                                 ).inserted_primary_key[0]
 
-    def quarantine_items(self, status: str | None = "open") -> list[dict]:
+    def quarantine_items(self, status: str | None = "open", stack_ids: Sequence[int] | None = None) -> list[dict]:
         query = select(quarantine).order_by(quarantine.c.id)
         if status:
             query = query.where(quarantine.c.status == status)
+        if stack_ids is not None:
+            query = query.where(quarantine.c.stack_id.in_(list(stack_ids)))
         with self.engine.connect() as conn:
             return [dict(r) for r in conn.execute(query).mappings()]
 
@@ -313,15 +588,97 @@ class Catalogue:
             row = conn.execute(select(quarantine).where(quarantine.c.id == item_id)).mappings().first()
         return dict(row) if row else None
 
-    def set_quarantine_status(self, item_id: int, status: str) -> None:
+    def set_quarantine_status(self, item_id: int, status: str, note: str | None = None) -> None:
         with self.engine.begin() as conn:
-            conn.execute(update(quarantine).where(quarantine.c.id == item_id).values(status=status))
+            conn.execute(update(quarantine).where(quarantine.c.id == item_id).values(status=status, note=note))
 
-    def resolve_quarantine_for(self, sha256: str) -> None:
+    def resolve_quarantine(self, *, entry_id: int, page_index: int | None = None, code: str | None = None,
+                           note: str | None = None) -> None:
+        """Open items of the entry (of one page, or of one code) are resolved: the entry got past that point."""
+        condition = (quarantine.c.entry_id == entry_id) & (quarantine.c.status == "open")
+        if page_index is not None:
+            condition &= quarantine.c.page_index == page_index
+        if code is not None:
+            condition &= quarantine.c.error_code == code
         with self.engine.begin() as conn:
-            conn.execute(update(quarantine).where((quarantine.c.file_sha256 == sha256)
-                                                  & (quarantine.c.status == "open")).values(status="resolved"))
+            conn.execute(update(quarantine).where(condition).values(status="resolved", note=note))
 
+    # incidents: defects in our code or our servers, never blamed on the file --------------------------------
+    def add_incident(self, *, job: str, args: Sequence, error: str, traceback: str | None,
+                     stack_id: int | None = None, case_no: str | None = None, entry_id: int | None = None,
+                     page_id: int | None = None) -> int:
+        with self.engine.begin() as conn:
+            return conn.execute(insert(incidents).values(
+                job=job, args=json.loads(json.dumps(list(args), default=str)), error=error, traceback=traceback,
+                stack_id=stack_id, case_no=case_no, entry_id=entry_id, page_id=page_id, status="open",
+                at=time.time())).inserted_primary_key[0]
+
+    def incidents(self, status: str | None = "open", stack_ids: Sequence[int] | None = None,
+                  cases_: Sequence[str] | None = None) -> list[dict]:
+        query = select(incidents).order_by(incidents.c.id)
+        if status:
+            query = query.where(incidents.c.status == status)
+        if stack_ids is not None or cases_ is not None:
+            query = query.where(incidents.c.stack_id.in_(list(stack_ids or ()))
+                                | incidents.c.case_no.in_(list(cases_ or ())))
+        with self.engine.connect() as conn:
+            return [dict(r) for r in conn.execute(query).mappings()]
+
+    def resolve_incidents(self, *, entry_id: int | None = None, page_id: int | None = None,
+                          stack_id: int | None = None, case_no: str | None = None, job: str | None = None) -> None:
+        condition = incidents.c.status == "open"
+        for column, value in ((incidents.c.entry_id, entry_id), (incidents.c.page_id, page_id),
+                              (incidents.c.stack_id, stack_id), (incidents.c.case_no, case_no),
+                              (incidents.c.job, job)):
+            if value is not None:
+                condition &= column == value
+        with self.engine.begin() as conn:
+            conn.execute(update(incidents).where(condition).values(status="resolved"))
+
+    # leases: single-flight work across processes and machines ----------------------------------------------
+    def take_lease(self, name: str, owner: str, seconds: float) -> bool:
+        now = time.time()
+        with self.engine.begin() as conn:
+            taken = conn.execute(update(leases).where((leases.c.name == name) & (
+                (leases.c.expires_at < now) | (leases.c.owner == owner))).values(owner=owner, expires_at=now + seconds))
+            if taken.rowcount:
+                return True
+            try:
+                with conn.begin_nested():
+                    conn.execute(insert(leases).values(name=name, owner=owner, expires_at=now + seconds))
+                return True
+            except IntegrityError:
+                return False
+
+    def release_lease(self, name: str, owner: str) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(delete(leases).where((leases.c.name == name) & (leases.c.owner == owner)))
+
+    # tokens --------------------------------------------------------------------------------------------------
+    def add_token(self, name: str, role: str, token: str) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(insert(tokens).values(name=name, role=role, token_hash=token_hash(token),
+                                               created_at=time.time()))
+
+    def token_by_secret(self, token: str) -> dict | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(select(tokens).where((tokens.c.token_hash == token_hash(token))
+                                                    & tokens.c.revoked_at.is_(None))).mappings().first()
+        return dict(row) if row else None
+
+    def token_list(self) -> list[dict]:
+        with self.engine.connect() as conn:
+            return [dict(r) for r in conn.execute(select(tokens.c.id, tokens.c.name, tokens.c.role,
+                                                         tokens.c.created_at, tokens.c.revoked_at)
+                                                  .order_by(tokens.c.id)).mappings()]
+
+    def revoke_token(self, name: str) -> bool:
+        with self.engine.begin() as conn:
+            result = conn.execute(update(tokens).where((tokens.c.name == name) & tokens.c.revoked_at.is_(None))
+                                  .values(revoked_at=time.time()))
+        return bool(result.rowcount)
+
+    # figures -------------------------------------------------------------------------------------------------
     def counts(self) -> dict[str, int]:
         with self.engine.connect() as conn:
             by_status = dict(conn.execute(select(pages.c.status, func.count()).group_by(pages.c.status)).all())
@@ -329,11 +686,73 @@ class Catalogue:
                                   .where(quarantine.c.status == "open")).scalar_one()
             review = conn.execute(select(func.count()).select_from(documents)
                                   .where(documents.c.review.is_(True))).scalar_one()
-        return {"pages_" + k: v for k, v in by_status.items()} | {"quarantined": open_q, "in_review": review}
+        pages_counts = {f"pages_{s}": by_status.get(s, 0) for s in ("pending", "done", "failed")}
+        return pages_counts | {"quarantined": open_q, "in_review": review}
+
+    def page_latencies(self, since: float = 0.0) -> list[float]:
+        """Seconds from receipt to a settled page, for pages settled since `since`."""
+        query = (select(pages.c.done_at - entries.c.received_at).join(entries, entries.c.id == pages.c.entry_id)
+                 .where(pages.c.done_at.is_not(None) & (pages.c.done_at >= since)))
+        with self.engine.connect() as conn:
+            return [float(v) for v in conn.execute(query).scalars() if v is not None]
 
 
-def _file_row(row) -> FileRow:
-    return FileRow(**{name: row[name] for name in FileRow.__dataclass_fields__})
+def _row(cls, row):
+    return cls(**{name: row[name] for name in cls.__dataclass_fields__})
+
+
+def _of_case(case_no: str):
+    """Pages classified into the case, and pages of entries routed to it that classification has not placed yet."""
+    return (pages.c.case_no == case_no) | (pages.c.case_no.is_(None) & (entries.c.case_no == case_no))
+
+
+def _cases_of_stacks(conn, stack_ids: list[int]) -> set[str]:
+    from_docs = conn.execute(select(documents.c.case_no).where(
+        documents.c.stack_id.in_(stack_ids) & documents.c.case_no.is_not(None)).distinct()).scalars()
+    from_entries = conn.execute(select(entries.c.case_no).where(
+        entries.c.stack_id.in_(stack_ids) & entries.c.case_no.is_not(None)).distinct()).scalars()
+    return set(from_docs) | set(from_entries)
+
+
+def _documents_with_pages(conn, condition) -> list[dict]:
+    docs = [dict(r) for r in conn.execute(select(documents).where(condition)
+                                          .order_by(documents.c.received_order, documents.c.id)).mappings()]
+    if not docs:
+        return docs
+    by_id = {d["id"]: d for d in docs}
+    for d in docs:
+        d["page_ids"] = []
+    rows = conn.execute(select(document_pages).where(document_pages.c.document_id.in_(list(by_id)))
+                        .order_by(document_pages.c.document_id, document_pages.c.position)).mappings()
+    for row in rows:
+        by_id[row["document_id"]]["page_ids"].append(row["page_id"])
+    return docs
+
+
+DOCUMENT_FIELDS = ("case_no", "volume", "type_code", "title", "confidence", "review", "reason", "received_order",
+                   "separator_page_id", "parties", "identifiers")
+
+
+def _update_document(conn, old: dict, draft: dict) -> None:
+    values = {k: draft[k] for k in DOCUMENT_FIELDS}
+    if any(old[k] != v for k, v in values.items()):
+        conn.execute(update(documents).where(documents.c.id == old["id"]).values(**values))
+    if list(old["page_ids"]) != list(draft["page_ids"]):
+        conn.execute(delete(document_pages).where(document_pages.c.document_id == old["id"]))
+        _insert_pages(conn, old["id"], draft["page_ids"])
+
+
+def _insert_document(conn, stack_id: int, draft: dict) -> int:
+    values = {k: draft[k] for k in DOCUMENT_FIELDS}
+    doc_id = conn.execute(insert(documents).values(stack_id=stack_id, created_at=time.time(), **values)
+                          ).inserted_primary_key[0]
+    _insert_pages(conn, doc_id, draft["page_ids"])
+    return doc_id
+
+
+def _insert_pages(conn, doc_id: int, page_ids: Sequence[int]) -> None:
+    conn.execute(insert(document_pages), [{"document_id": doc_id, "page_id": pid, "position": pos}
+                                          for pos, pid in enumerate(page_ids)])
 
 
 def open_catalogue(settings) -> Catalogue:

@@ -1,0 +1,22 @@
+"""What must be there before any work starts — tesseract and its languages, the dossier fonts — checked once at
+start-up, so a missing piece stops a command at once with the command that installs it, not after hours of OCR."""
+from __future__ import annotations
+
+from config.settings import Settings
+from dossier import sheets
+from ingest.errors import MissingDependency
+from ocr import tesseract
+
+
+def check_runtime(settings: Settings) -> None:
+    tesseract.version()
+    tesseract.check_languages(settings.ocr.languages)
+    use_configured_fonts(settings)
+    missing = sheets.missing_fonts()
+    if missing:
+        raise MissingDependency("Chinese fonts for the dossier's cover and contents are missing: "
+                                + "; ".join(missing))
+
+
+def use_configured_fonts(settings: Settings) -> None:
+    sheets.use_fonts(settings.dossier.font_heading, settings.dossier.font_text)
