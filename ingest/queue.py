@@ -8,7 +8,6 @@ from typing import Protocol
 
 from sqlalchemy import Column, Float, Index, Integer, String, Table, Text, and_, case, delete, func, insert, literal
 from sqlalchemy import select, update
-from sqlalchemy.engine import Engine
 
 from config.settings import Settings
 from storage.catalogue import Catalogue, metadata
@@ -60,10 +59,10 @@ runners_table = Table(
 class TableQueue:
     """Jobs as rows of the catalogue database: any process on this machine may add them, runners claim them."""
 
-    def __init__(self, engine: Engine):
-        self.engine = engine
-        jobs_table.create(engine, checkfirst=True)
-        runners_table.create(engine, checkfirst=True)
+    def __init__(self, catalogue: Catalogue):
+        self.engine, self.writer = catalogue.engine, catalogue.writer
+        jobs_table.create(self.writer, checkfirst=True)
+        runners_table.create(self.writer, checkfirst=True)
 
     def enqueue(self, job: str, *args: object, key: str | None = None, delay: float = 0.0) -> None:
         from ingest.jobs import JOBS
@@ -71,7 +70,7 @@ class TableQueue:
         now = time.time()
         values = {"job": job, "queue": spec.queue, "args": json.dumps(list(args)), "key": key, "state": "queued",
                   "attempts": 0, "not_before": now + delay, "enqueued_at": now}
-        with self.engine.begin() as conn:
+        with self.writer.begin() as conn:
             if key is None:
                 conn.execute(insert(jobs_table).values(**values))
                 return
@@ -94,7 +93,7 @@ class TableQueue:
         """The next job due, marked running under `owner`, or None."""
         priority = case({q: i for i, q in enumerate(QUEUES)}, value=jobs_table.c.queue, else_=len(QUEUES))
         now = time.time()
-        with self.engine.begin() as conn:
+        with self.writer.begin() as conn:
             for row in conn.execute(select(jobs_table).where(
                     (jobs_table.c.state == "queued") & (jobs_table.c.not_before <= now)
                     & jobs_table.c.queue.in_(queues)).order_by(priority, jobs_table.c.id).limit(8)).mappings():
@@ -107,24 +106,24 @@ class TableQueue:
         return None
 
     def finish(self, job_id: int) -> None:
-        with self.engine.begin() as conn:
+        with self.writer.begin() as conn:
             conn.execute(delete(jobs_table).where(jobs_table.c.id == job_id))
 
     def retry_later(self, job_id: int, delay: float, error: str) -> None:
-        with self.engine.begin() as conn:
+        with self.writer.begin() as conn:
             conn.execute(update(jobs_table).where(jobs_table.c.id == job_id).values(
                 state="queued", owner=None, not_before=time.time() + delay, last_error=error))
 
     def heartbeat(self, owner: str, host: str, pid: int) -> None:
         now = time.time()
-        with self.engine.begin() as conn:
+        with self.writer.begin() as conn:
             if conn.execute(update(runners_table).where(runners_table.c.id == owner)
                             .values(heartbeat_at=now)).rowcount == 0:
                 conn.execute(insert(runners_table).values(id=owner, host=host, pid=pid, heartbeat_at=now))
 
     def retire(self, owner: str) -> None:
         """A runner stopping cleanly hands back the jobs it had started (they were not finished)."""
-        with self.engine.begin() as conn:
+        with self.writer.begin() as conn:
             conn.execute(update(jobs_table).where((jobs_table.c.owner == owner) & (jobs_table.c.state == "running"))
                          .values(state="queued", owner=None, attempts=jobs_table.c.attempts - 1))
             conn.execute(delete(runners_table).where(runners_table.c.id == owner))
@@ -139,14 +138,14 @@ class TableQueue:
             return [{**r, "args": json.loads(r["args"])} for r in rows]
 
     def requeue(self, job_id: int, owner: str | None) -> bool:
-        with self.engine.begin() as conn:
+        with self.writer.begin() as conn:
             return bool(conn.execute(update(jobs_table).where((jobs_table.c.id == job_id)
                                                               & (jobs_table.c.owner == owner)
                                                               & (jobs_table.c.state == "running"))
                                      .values(state="queued", owner=None)).rowcount)
 
     def take_over(self, job_id: int, owner: str | None, new_owner: str) -> bool:
-        with self.engine.begin() as conn:
+        with self.writer.begin() as conn:
             return bool(conn.execute(update(jobs_table).where((jobs_table.c.id == job_id)
                                                               & (jobs_table.c.owner == owner)
                                                               & (jobs_table.c.state == "running"))
@@ -158,7 +157,7 @@ class TableQueue:
                                 .where(jobs_table.c.state == "running")).scalar_one()
 
 
-BACKENDS = {"inprocess": lambda settings, catalogue: TableQueue(catalogue.engine)}
+BACKENDS = {"inprocess": lambda settings, catalogue: TableQueue(catalogue)}
 
 
 def open_queue(settings: Settings, catalogue: Catalogue) -> JobQueue:

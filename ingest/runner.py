@@ -7,6 +7,7 @@ queues it again or, its tries used up, calls the job's failure handler. A job's 
 from __future__ import annotations
 
 import logging
+import multiprocessing
 import os
 import socket
 import threading
@@ -51,7 +52,10 @@ class Runner:
         self.ctx, self.table, self.queues = ctx, ctx.queue, queues
         self.size = workers or ctx.settings.queue.worker_count
         self.id = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
-        self.pool = ProcessPool(max_workers=self.size, initializer=init_worker, initargs=(ctx.settings,))
+        # Workers are spawned, never forked from this multi-threaded process with its database connections open
+        # (a fork can copy a held lock into the child, and SQLite's locks do not survive a fork).
+        self.pool = ProcessPool(max_workers=self.size, initializer=init_worker, initargs=(ctx.settings,),
+                                context=multiprocessing.get_context("spawn"))
         self.running: dict = {}
         self.stopping = threading.Event()
         self.thread: threading.Thread | None = None

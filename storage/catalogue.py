@@ -241,6 +241,25 @@ def make_engine(url: str) -> Engine:
     return create_engine(url, pool_pre_ping=True)
 
 
+def make_writer(url: str, engine: Engine) -> Engine:
+    """The engine write transactions use. SQLite's must take the write lock when they begin (BEGIN IMMEDIATE):
+    a transaction that reads first and writes later cannot wait for a lock in WAL mode, it fails at once."""
+    if not url.startswith("sqlite:///"):
+        return engine
+    writer = create_engine(url, connect_args={"timeout": 60})
+
+    def on_connect(dbapi_connection, record) -> None:
+        _sqlite_pragmas(dbapi_connection, record)
+        dbapi_connection.isolation_level = None          # we say when transactions begin
+
+    def on_begin(conn) -> None:
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+    event.listen(writer, "connect", on_connect)
+    event.listen(writer, "begin", on_begin)
+    return writer
+
+
 def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
@@ -250,6 +269,7 @@ class Catalogue:
 
     def __init__(self, url: str):
         self.engine = make_engine(url)
+        self.writer = make_writer(url, self.engine)
         names = set(inspect(self.engine).get_table_names())
         if "files" in names and "entries" not in names:
             raise OutdatedCatalogue(f"the catalogue at {url} was written by an earlier version of edossier; "
@@ -258,6 +278,7 @@ class Catalogue:
 
     def dispose(self) -> None:
         self.engine.dispose()
+        self.writer.dispose()
 
     # stacks --------------------------------------------------------------------------------------------------
     def open_stack(self, *, kind: str, client: str, key: str | None = None, case_no: str | None = None,
@@ -265,7 +286,7 @@ class Catalogue:
                    volume_hint: str | None = None) -> StackRow:
         """A new open stack, or the one already known under `key` (reopened, with the case it now maps to)."""
         if key is not None and (found := self.stack_by_key(key)) is not None:
-            with self.engine.begin() as conn:
+            with self.writer.begin() as conn:
                 conn.execute(update(stacks).where(stacks.c.id == found.id).values(
                     state="open", closed_at=None, case_no=case_no, case_error=case_error))
             return self.stack(found.id)
@@ -273,7 +294,7 @@ class Catalogue:
                       volume_hint=volume_hint, client=client, created_at=time.time(), version=0,
                       classified_version=0)
         try:
-            with self.engine.begin() as conn:
+            with self.writer.begin() as conn:
                 stack_id = conn.execute(insert(stacks).values(**values)).inserted_primary_key[0]
         except IntegrityError:          # another process opened the same key at the same moment
             return self.open_stack(kind=kind, client=client, key=key, case_no=case_no, case_error=case_error)
@@ -290,17 +311,17 @@ class Catalogue:
         return _row(StackRow, row) if row else None
 
     def close_stack(self, stack_id: int) -> None:
-        with self.engine.begin() as conn:
+        with self.writer.begin() as conn:
             conn.execute(update(stacks).where((stacks.c.id == stack_id) & (stacks.c.state == "open"))
                          .values(state="closed", closed_at=time.time(), version=stacks.c.version + 1))
 
     def bump_stack(self, stack_id: int) -> None:
         """Something in the stack settled: classification must look again (an atomic increment, no lost update)."""
-        with self.engine.begin() as conn:
+        with self.writer.begin() as conn:
             conn.execute(update(stacks).where(stacks.c.id == stack_id).values(version=stacks.c.version + 1))
 
     def mark_classified(self, stack_id: int, version: int) -> None:
-        with self.engine.begin() as conn:
+        with self.writer.begin() as conn:
             conn.execute(update(stacks).where((stacks.c.id == stack_id) & (stacks.c.classified_version < version))
                          .values(classified_version=version))
 
@@ -315,7 +336,7 @@ class Catalogue:
             if existing is not None:
                 return existing, False
             try:
-                with self.engine.begin() as conn:
+                with self.writer.begin() as conn:
                     entry_id = conn.execute(insert(entries).values(
                         stack_id=stack_id, seq=position, sha256=sha256, name=name, source_path=source_path,
                         size=size, received_at=time.time(), status="received", case_no=case_no,
@@ -355,7 +376,7 @@ class Catalogue:
                          note: str | None) -> list[int]:
         """Record the page count and create one pending page per page, in one transaction; returns the page ids."""
         now = time.time()
-        with self.engine.begin() as conn:
+        with self.writer.begin() as conn:
             conn.execute(update(entries).where(entries.c.id == entry_id).values(
                 status="ready", media_type=media_type, page_count=page_count, work_sha256=work_sha256, note=note))
             existing = set(conn.execute(select(pages.c.page_index).where(pages.c.entry_id == entry_id)).scalars())
@@ -367,7 +388,7 @@ class Catalogue:
                                      .order_by(pages.c.page_index)).scalars())
 
     def set_entry(self, entry_id: int, **values: object) -> None:
-        with self.engine.begin() as conn:
+        with self.writer.begin() as conn:
             conn.execute(update(entries).where(entries.c.id == entry_id).values(**values))
 
     # pages ---------------------------------------------------------------------------------------------------
@@ -410,18 +431,18 @@ class Catalogue:
             return [dict(r) for r in conn.execute(query).mappings()]
 
     def record_page(self, page_id: int, **values: object) -> None:
-        with self.engine.begin() as conn:
+        with self.writer.begin() as conn:
             conn.execute(update(pages).where(pages.c.id == page_id).values(updated_at=time.time(), **values))
 
     def finish_page(self, page_id: int, stack_id: int, **values: object) -> None:
         """Record a page's outcome and tell its stack, in one transaction."""
         now = time.time()
-        with self.engine.begin() as conn:
+        with self.writer.begin() as conn:
             conn.execute(update(pages).where(pages.c.id == page_id).values(updated_at=now, done_at=now, **values))
             conn.execute(update(stacks).where(stacks.c.id == stack_id).values(version=stacks.c.version + 1))
 
     def reset_failed_pages(self, entry_id: int) -> list[int]:
-        with self.engine.begin() as conn:
+        with self.writer.begin() as conn:
             ids = list(conn.execute(select(pages.c.id).where((pages.c.entry_id == entry_id)
                                                              & (pages.c.status == "failed"))).scalars())
             conn.execute(update(pages).where(pages.c.id.in_(ids)).values(status="pending", error=None))
@@ -429,7 +450,7 @@ class Catalogue:
 
     def set_page_roles(self, roles: dict[int, tuple[str, str | None]]) -> None:
         """roles: page id → (role, case number)."""
-        with self.engine.begin() as conn:
+        with self.writer.begin() as conn:
             for page_id, (role, case_no) in roles.items():
                 conn.execute(update(pages).where(pages.c.id == page_id).values(role=role, case_no=case_no))
 
@@ -438,7 +459,7 @@ class Catalogue:
         """Make the stack's documents these drafts. A document whose pages did not change keeps its id (and so
         whatever refers to it); one that grew or shrank from the same first page keeps it too. Returns the cases
         whose documents the stack holds before or after."""
-        with self.engine.begin() as conn:
+        with self.writer.begin() as conn:
             old = _documents_with_pages(conn, documents.c.stack_id == stack_id)
             touched = {d["case_no"] for d in old} | {d["case_no"] for d in drafts}
             by_pages = {tuple(d["page_ids"]): d for d in old}
@@ -473,7 +494,7 @@ class Catalogue:
     # cases ---------------------------------------------------------------------------------------------------
     def touch_case(self, case_no: str, family: str) -> None:
         """The case exists and its dossier must be looked at again (an atomic increment)."""
-        with self.engine.begin() as conn:
+        with self.writer.begin() as conn:
             if conn.execute(select(cases.c.case_no).where(cases.c.case_no == case_no)).first() is None:
                 try:
                     with conn.begin_nested():
@@ -496,7 +517,7 @@ class Catalogue:
                        manifest_key: str | None, built: Sequence[tuple[str, str, int]] | None) -> None:
         """What assembly stored: `built` lists (volume, blob key, pages); None when the stored dossier still holds."""
         now = time.time()
-        with self.engine.begin() as conn:
+        with self.writer.begin() as conn:
             if built is not None:
                 conn.execute(delete(volumes).where(volumes.c.case_no == case_no))
                 for volume, key, count in built:
@@ -570,7 +591,7 @@ class Catalogue:
 
     # quarantine ----------------------------------------------------------------------------------------------
     def add_quarantine(self, **values: object) -> int:
-        with self.engine.begin() as conn:
+        with self.writer.begin() as conn:
             return conn.execute(insert(quarantine).values(status="open", created_at=time.time(), **values)
                                 ).inserted_primary_key[0]
 
@@ -589,7 +610,7 @@ class Catalogue:
         return dict(row) if row else None
 
     def set_quarantine_status(self, item_id: int, status: str, note: str | None = None) -> None:
-        with self.engine.begin() as conn:
+        with self.writer.begin() as conn:
             conn.execute(update(quarantine).where(quarantine.c.id == item_id).values(status=status, note=note))
 
     def resolve_quarantine(self, *, entry_id: int, page_index: int | None = None, code: str | None = None,
@@ -600,14 +621,14 @@ class Catalogue:
             condition &= quarantine.c.page_index == page_index
         if code is not None:
             condition &= quarantine.c.error_code == code
-        with self.engine.begin() as conn:
+        with self.writer.begin() as conn:
             conn.execute(update(quarantine).where(condition).values(status="resolved", note=note))
 
     # incidents: defects in our code or our servers, never blamed on the file --------------------------------
     def add_incident(self, *, job: str, args: Sequence, error: str, traceback: str | None,
                      stack_id: int | None = None, case_no: str | None = None, entry_id: int | None = None,
                      page_id: int | None = None) -> int:
-        with self.engine.begin() as conn:
+        with self.writer.begin() as conn:
             return conn.execute(insert(incidents).values(
                 job=job, args=json.loads(json.dumps(list(args), default=str)), error=error, traceback=traceback,
                 stack_id=stack_id, case_no=case_no, entry_id=entry_id, page_id=page_id, status="open",
@@ -632,13 +653,13 @@ class Catalogue:
                               (incidents.c.job, job)):
             if value is not None:
                 condition &= column == value
-        with self.engine.begin() as conn:
+        with self.writer.begin() as conn:
             conn.execute(update(incidents).where(condition).values(status="resolved"))
 
     # leases: single-flight work across processes and machines ----------------------------------------------
     def take_lease(self, name: str, owner: str, seconds: float) -> bool:
         now = time.time()
-        with self.engine.begin() as conn:
+        with self.writer.begin() as conn:
             taken = conn.execute(update(leases).where((leases.c.name == name) & (
                 (leases.c.expires_at < now) | (leases.c.owner == owner))).values(owner=owner, expires_at=now + seconds))
             if taken.rowcount:
@@ -651,12 +672,12 @@ class Catalogue:
                 return False
 
     def release_lease(self, name: str, owner: str) -> None:
-        with self.engine.begin() as conn:
+        with self.writer.begin() as conn:
             conn.execute(delete(leases).where((leases.c.name == name) & (leases.c.owner == owner)))
 
     # tokens --------------------------------------------------------------------------------------------------
     def add_token(self, name: str, role: str, token: str) -> None:
-        with self.engine.begin() as conn:
+        with self.writer.begin() as conn:
             conn.execute(insert(tokens).values(name=name, role=role, token_hash=token_hash(token),
                                                created_at=time.time()))
 
@@ -673,7 +694,7 @@ class Catalogue:
                                                   .order_by(tokens.c.id)).mappings()]
 
     def revoke_token(self, name: str) -> bool:
-        with self.engine.begin() as conn:
+        with self.writer.begin() as conn:
             result = conn.execute(update(tokens).where((tokens.c.name == name) & tokens.c.revoked_at.is_(None))
                                   .values(revoked_at=time.time()))
         return bool(result.rowcount)

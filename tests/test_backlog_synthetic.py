@@ -183,7 +183,9 @@ def test_killed_worker_delays_pages_but_loses_none(backlog, tmp_path):
     total = sum(f["pages"] for f in truth["files"])
     proc = _start(home, base / "backlog")
     _wait_for_done(home, 3, proc)
-    workers = Path(f"/proc/{proc.pid}/task/{proc.pid}/children").read_text().split()
+    children = [pid for task in Path(f"/proc/{proc.pid}/task").iterdir()
+                for pid in (task / "children").read_text().split()]
+    workers = [pid for pid in children if b"spawn_main" in Path(f"/proc/{pid}/cmdline").read_bytes()]
     os.kill(int(workers[0]), signal.SIGKILL)
     out, err = proc.communicate(timeout=1200)
     assert proc.returncode == 0, err[-2000:]
