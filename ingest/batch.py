@@ -66,10 +66,10 @@ def accept_path(ctx, stack, path: Path, client: str, password: str | None, submi
     with path.open("rb") as handle:
         accepted = pipeline.accept(ctx, stack, handle, name=path.name, source_path=str(path.resolve()),
                                    client=client, password=password)
-    if accepted.created:
-        submission.files_new += 1
-    elif accepted.duplicate_of is not None:
+    if accepted.duplicate_of is not None:
         submission.duplicates.append((str(path), accepted.duplicate_of.source_path))
+    elif accepted.created:
+        submission.files_new += 1
     else:
         submission.files_known += 1
 

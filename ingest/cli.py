@@ -393,6 +393,7 @@ def worker(state: State, queues: str | None, jobs: int | None, burst: bool) -> N
     runner = Runner(ctx, chosen, jobs)
     console.print(f"worker {runner.id}: {runner.size} processes on {', '.join(chosen)}"
                   + (" (until the queue is empty)" if burst else " (Ctrl-C stops)"))
+    known = {i["id"] for i in ctx.catalogue.incidents("open")}
     try:
         if burst:
             runner.run_burst()
@@ -402,6 +403,12 @@ def worker(state: State, queues: str | None, jobs: int | None, burst: bool) -> N
         pass
     finally:
         runner.stop()
+    fresh = [i for i in ctx.catalogue.incidents("open") if i["id"] not in known]
+    for incident in fresh:
+        console.print(f"[red]internal error[/] in {incident['job']} {incident['args']}: "
+                      f"{mask_text(incident['error'])} — left pending (traceback in the log)")
+    if fresh:
+        sys.exit(ExitCode.internal_error)
 
 
 @cli.command(epilog=EXIT_CODES_HELP)

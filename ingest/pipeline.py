@@ -20,7 +20,7 @@ from classify.segment import PageFacts, segment
 from classify.taxonomy import Taxonomy
 from dossier.export import family_of, store_dossier
 from ingest.digitise import digitise, page_values
-from ingest.errors import InputRejected
+from ingest.errors import InputRejected, TimedOut
 from ingest.inspect import inspect_file
 from ingest.pages import load_page
 from storage.catalogue import EntryRow, StackRow
@@ -68,18 +68,33 @@ def accept(ctx, stack: StackRow, stream: BinaryIO, *, name: str, source_path: st
     """Store the bytes (hashed, fsynced) and catalogue them at (stack, seq) before anything acknowledges them.
     The same bytes again in the same stack are recognised and not redone; in another stack they are another entry."""
     sha256, size = ctx.blobs.put_stream(stream)
-    twin = next((e for e in ctx.catalogue.entries_of_stack(stack.id) if e.sha256 == sha256), None)
-    if twin is not None and (seq is None or twin.seq == seq):
-        return Accepted(twin, False, None if twin.source_path == source_path else twin)
+    in_stack = [e for e in ctx.catalogue.entries_of_stack(stack.id) if e.sha256 == sha256]
+    again = next((e for e in in_stack if e.source_path == source_path and seq in (None, e.seq)), None)
+    if again is not None:
+        return Accepted(again, False)
     entry, created = ctx.catalogue.add_entry(stack_id=stack.id, seq=seq, sha256=sha256, name=name,
                                              source_path=source_path, size=size, case_no=stack.case_no,
                                              client=client)
-    if not created and entry.sha256 != sha256:
-        raise PositionTaken(f"position {entry.seq} of stack {stack.id} already holds other bytes ({entry.name})")
-    if created:
-        _supersede_unrouted_copies(ctx, entry)
-        route(ctx, entry, stack, password)
-    return Accepted(entry, created)
+    if not created:
+        if entry.sha256 != sha256:
+            raise PositionTaken(f"position {entry.seq} of stack {stack.id} already holds other bytes ({entry.name})")
+        return Accepted(entry, False)
+    earlier = _earlier_copy(ctx, entry, in_stack)
+    if earlier is not None:
+        ctx.catalogue.set_entry(entry.id, status="duplicate", duplicate_of=earlier.id,
+                                note=f"byte-identical to {earlier.name} (entry {earlier.id})")
+        return Accepted(ctx.catalogue.entry(entry.id), True, earlier)
+    _supersede_unrouted_copies(ctx, entry)
+    route(ctx, entry, stack, password)
+    return Accepted(entry, True)
+
+
+def _earlier_copy(ctx, entry: EntryRow, in_stack: list[EntryRow]) -> EntryRow | None:
+    """The same bytes already received for the same case (or, both unrouted, for none): a duplicate, recorded as
+    received and not digitised twice. The same bytes for another case are that case's own paper."""
+    candidates = in_stack + ctx.catalogue.entries_with_sha(entry.sha256)
+    return next((e for e in candidates if e.id != entry.id and e.status != "duplicate"
+                 and e.case_no == entry.case_no), None)
 
 
 def refuse_unstored(ctx, stack: StackRow, path, code: str, reason: str) -> int:
@@ -169,6 +184,8 @@ def page(ctx, page_id: int) -> None:
         raster = load_page(ctx.blobs.local_path(entry.work_sha256 or entry.sha256), entry.media_type,
                            row["page_index"], ctx.limits, ctx.settings.ocr.dpi)
         result = digitise(raster, ctx.settings)
+    except TimedOut:
+        raise                   # out of time may be the machine's load: tried again before the page is blamed
     except InputRejected as exc:
         _fail_page(ctx, row, entry, exc.code, exc.reason)
         return

@@ -37,11 +37,13 @@ def overall_status(ctx) -> dict:
     return {"cases": cases, "totals": ctx.catalogue.counts(),
             "unrouted_documents": [{"id": d["id"], "title": d["title"], "type_code": d["type_code"]}
                                    for d in unrouted],
-            "quarantined": [_item(q) for q in ctx.catalogue.quarantine_items("open")]}
+            "quarantined": [_item(q) for q in ctx.catalogue.quarantine_items("open")],
+            "internal_errors": [{"id": i["id"], "job": i["job"], "args": i["args"], "error": mask_text(i["error"]),
+                                 "at": i["at"]} for i in ctx.catalogue.incidents("open")]}
 
 
 def _item(q: dict) -> dict:
-    return {"id": q["id"], "file": q["source_path"], "page": (q["page_index"] + 1) if q["page_index"] is not None
+    return {"id": q["id"], "file": mask_text(q["source_path"]), "page": (q["page_index"] + 1) if q["page_index"] is not None
             else None, "code": q["error_code"], "reason": mask_text(q["reason"])}
 
 
@@ -62,7 +64,8 @@ def _render_overall(console, data: dict) -> None:
                       str(c["digitised"]), str(c["pending"]), str(c["failed"]), rate)
     console.print(table)
     console.print(f"unrouted documents: {len(data['unrouted_documents'])} · "
-                  f"quarantined: {len(data['quarantined'])}")
+                  f"quarantined: {len(data['quarantined'])} · "
+                  f"internal errors holding work back: {len(data['internal_errors'])}")
 
 
 def _render_case(console, data: dict) -> None:

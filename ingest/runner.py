@@ -19,6 +19,7 @@ from concurrent.futures import TimeoutError as FutureTimeout
 from pebble import ProcessExpired, ProcessPool
 
 from ingest.context import Context, init_worker, worker_context
+from ingest.errors import TimedOut
 from ingest.jobs import JOBS
 from ingest.pipeline import Failure
 from ingest.queue import QUEUES, TableQueue
@@ -37,6 +38,8 @@ def execute(job: str, args: list) -> dict:
         return {"ok": True}
     except MemoryError:
         return {"ok": False, "kind": "memory", "error": "ran out of memory (worker memory limit)"}
+    except TimedOut as exc:
+        return {"ok": False, "kind": "timeout", "error": exc.reason}
     except Exception as exc:  # a defect in our code or a server down: reported as such, the work left pending
         log.exception("internal error in job %s %s", job, args[:1])
         return {"ok": False, "kind": "error", "error": f"internal error: {type(exc).__name__}: {exc}",
@@ -150,7 +153,8 @@ class Runner:
                         job["attempts"] + 1, tries)
             self.table.retry_later(job["id"], delay, failure.message)
             return
-        self.give_up(job, failure)
+        self.give_up(job, Failure(failure.kind, f"{failure.message} (tried {job['attempts']} times)",
+                                  failure.traceback))
 
     def give_up(self, job: dict, failure: Failure) -> None:
         try:
@@ -178,7 +182,8 @@ def _result(future) -> dict:
     try:
         return future.result()
     except FutureTimeout:
-        return {"ok": False, "kind": "timeout", "error": "stopped: took longer than its time limit"}
+        return {"ok": False, "kind": "timeout", "error": "stopped: took longer than its time limit "
+                                                         "(queue.page_timeout_s / file_timeout_s)"}
     except ProcessExpired as exc:
         return {"ok": False, "kind": "died", "error": f"worker process died (exit code {exc.exitcode}): killed, "
                                                       f"out of memory or crashed"}

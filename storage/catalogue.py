@@ -47,7 +47,8 @@ entries = Table(
     Column("size", Integer, nullable=False),
     Column("media_type", String(64)),
     Column("received_at", Float, nullable=False),
-    Column("status", String(16), nullable=False),          # received | ready | quarantined
+    Column("status", String(16), nullable=False),          # received | ready | quarantined | duplicate
+    Column("duplicate_of", Integer),                        # the earlier entry with the same bytes, same case
     Column("page_count", Integer),
     Column("work_sha256", String(64)),                      # repaired / unlocked copy pages are read from
     Column("case_no", Text),                                # from the stack, or re-routed by an operator
@@ -217,6 +218,7 @@ class EntryRow:
     received_at: float
     media_type: str | None
     note: str | None
+    duplicate_of: int | None
 
 
 class OutdatedCatalogue(RuntimeError):

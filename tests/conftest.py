@@ -44,4 +44,5 @@ def edossier(home: Path):
         proc = subprocess.run([sys.executable, "-m", "ingest", *map(str, args)], capture_output=True, text=True,
                               env=environment, timeout=timeout, cwd=ROOT)
         return Result(proc.returncode, proc.stdout, proc.stderr)
+    run.home = home
     return run
