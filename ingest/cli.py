@@ -4,6 +4,7 @@ from __future__ import annotations
 import getpass
 import sys
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import click
@@ -123,15 +124,23 @@ def _client() -> str:
 
 def _run(ctx, found, kind, password, out_dir, no_wait, as_json) -> None:
     check_runtime(ctx.settings)
-    runner = None if no_wait else local_runner(ctx)
-    try:
-        if runner is not None:
-            runner.start()
+    with _local_workers(ctx, not no_wait):
         submission = batch.submit(ctx, found, kind=kind, client=_client(), password=password)
         if no_wait:
             _print_accepted(submission, as_json)
             return
         _watch_and_report(ctx, submission, out_dir, as_json)
+
+
+@contextmanager
+def _local_workers(ctx, wanted: bool):
+    """Workers on this machine while the command runs (on the in-process default); Ctrl-C stops them, and the
+    same command run again resumes."""
+    runner = local_runner(ctx) if wanted else None
+    try:
+        if runner is not None:
+            runner.start()
+        yield
     except KeyboardInterrupt:
         console.print("[yellow]interrupted[/]: finished pages are kept; run the same command again to resume.")
         sys.exit(ExitCode.interrupted)
@@ -351,21 +360,12 @@ def quarantine_retry(state: State, item_id: int, password, case_no, no_wait, as_
     from ingest.retry import retry_item
     ctx = state.context()
     check_runtime(ctx.settings)
-    runner = None if no_wait else local_runner(ctx)
-    try:
-        if runner is not None:
-            runner.start()
+    with _local_workers(ctx, not no_wait):
         submission = retry_item(ctx, item_id, password=password, case_no=case_no, client=_client())
         if no_wait:
             _print_accepted(submission, as_json)
             return
         _watch_and_report(ctx, submission, None, as_json)
-    except KeyboardInterrupt:
-        console.print("[yellow]interrupted[/]: run the same command again to resume.")
-        sys.exit(ExitCode.interrupted)
-    finally:
-        if runner is not None:
-            runner.stop()
 
 
 # worker / serve / token --------------------------------------------------------------------------------------------

@@ -6,7 +6,7 @@ import json
 import time
 from typing import Protocol
 
-from sqlalchemy import Column, Float, Index, Integer, String, Table, Text, and_, case, delete, func, insert, literal
+from sqlalchemy import Column, Float, Index, Integer, String, Table, Text, case, delete, func, insert
 from sqlalchemy import select, update
 
 from config.settings import Settings
@@ -19,8 +19,9 @@ LEASE_BACKSTOP_S = 6 * 3600      # a running job whose runner still beats is tak
 
 class JobQueue(Protocol):
     def enqueue(self, job: str, *args: object, key: str | None = None, delay: float = 0.0) -> None:
-        """Queue `job` (a name in ingest.jobs.JOBS). With `key`, nothing is added while a job with that key still
-        waits to start: it will see the newest state when it runs. `delay` holds the job back that many seconds."""
+        """Queue `job` (a name in ingest.jobs.JOBS). With `key`, a job with that key still waiting to start takes
+        these arguments instead of a second job being added (it sees the newest state when it runs, and keeps its
+        place and time). `delay` holds a new job back that many seconds."""
 
     def depths(self) -> dict[str, int]:
         """Jobs waiting, per queue."""
@@ -71,13 +72,10 @@ class TableQueue:
         values = {"job": job, "queue": spec.queue, "args": json.dumps(list(args)), "key": key, "state": "queued",
                   "attempts": 0, "not_before": now + delay, "enqueued_at": now}
         with self.writer.begin() as conn:
-            if key is None:
-                conn.execute(insert(jobs_table).values(**values))
+            if key is not None and conn.execute(update(jobs_table).where(
+                    (jobs_table.c.key == key) & (jobs_table.c.state == "queued")).values(args=values["args"])).rowcount:
                 return
-            waiting = select(literal(1)).where(and_(jobs_table.c.key == key, jobs_table.c.state == "queued"))
-            conn.execute(insert(jobs_table).from_select(
-                list(values), select(*[literal(v, type_=jobs_table.c[k].type).label(k) for k, v in values.items()])
-                .where(~waiting.exists())))
+            conn.execute(insert(jobs_table).values(**values))
 
     def depths(self) -> dict[str, int]:
         with self.engine.connect() as conn:

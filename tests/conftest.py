@@ -17,6 +17,8 @@ SAMPLES = ROOT.parent / "shared" / "samples"
 @pytest.fixture(scope="session")
 def samples() -> Path:
     if not SAMPLES.is_dir():
+        if os.environ.get("CI"):
+            pytest.fail(f"shared samples not found at {SAMPLES}: CI needs them (clone the project beside ../shared)")
         pytest.skip(f"shared samples not found at {SAMPLES}: clone the project beside ../shared to run this test")
     return SAMPLES
 

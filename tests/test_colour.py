@@ -1,7 +1,6 @@
 """Colour scans stay in colour in the dossier (a red seal must stay red); grey paper stays grey and compact."""
 from __future__ import annotations
 
-import io
 import random
 
 import numpy as np

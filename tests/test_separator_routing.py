@@ -5,7 +5,6 @@ from __future__ import annotations
 import io
 import json
 import random
-from pathlib import Path
 
 import pikepdf
 from PIL import Image
