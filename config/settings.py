@@ -64,6 +64,7 @@ class PreprocessSettings(_Section):
 
 class ClassifySettings(_Section):
     review_below_confidence: float = Field(0.7, ge=0, le=1)
+    every_s: float = Field(1.0, ge=0)
     strict_case_numbers: bool = True
 
 

@@ -206,11 +206,11 @@ def _exit_code(report) -> int:
 def _report_dict(report) -> dict:
     return {
         "files_new": report.files_new, "files_already_known": report.files_known,
-        "duplicates": [{"path": p, "same_as": s} for p, s in report.duplicates],
+        "duplicates": [{"path": mask_text(p), "same_as": mask_text(s)} for p, s in report.duplicates],
         "pages_done": report.pages_done, "pages_failed": report.pages_failed,
         "pages_pending": report.pages_pending,
         "documents_in_review": report.review_documents, "documents_unrouted": report.unrouted_documents,
-        "quarantined": [{"id": q["id"], "file": q["source_path"], "code": q["error_code"],
+        "quarantined": [{"id": q["id"], "file": mask_text(q["source_path"]), "code": q["error_code"],
                          "reason": mask_text(q["reason"])} for q in report.quarantined],
         "internal_errors": [{"id": i["id"], "job": i["job"], "error": mask_text(i["error"])}
                             for i in report.incidents],
@@ -243,9 +243,9 @@ def _print_report(report, as_json: bool) -> None:
               f"{report.pages_failed} failed, {report.pages_pending} pending · documents: "
               f"{report.review_documents} flagged for review, {report.unrouted_documents} not routed to a case")
     for item in report.quarantined:
-        out.print(f"[red]quarantined[/] #{item['id']} {item['source_path']}: {mask_text(item['reason'])}")
+        out.print(f"[red]quarantined[/] #{item['id']} {mask_text(item['source_path'])}: {mask_text(item['reason'])}")
     for path, same in report.duplicates:
-        out.print(f"duplicate: {path} is byte-identical to {same}; not processed again")
+        out.print(f"duplicate: {mask_text(path)} is byte-identical to {mask_text(same)}; not processed again")
     for incident in report.incidents:
         out.print(f"[red]internal error[/] in {incident['job']} {incident['args']}: {mask_text(incident['error'])} "
                   "— the work is left pending (traceback in the log); run the same command again to retry")
@@ -322,13 +322,13 @@ def quarantine_list(state: State, show_all: bool, as_json: bool) -> None:
     for column in ("id", "file", "page", "code", "reason", "status"):
         table.add_column(column)
     for i in items:
-        table.add_row(str(i["id"]), i["name"], str(i["page_index"] + 1) if i["page_index"] is not None else "",
+        table.add_row(str(i["id"]), mask_text(i["name"]), str(i["page_index"] + 1) if i["page_index"] is not None else "",
                       i["error_code"], mask_text(i["reason"]), i["status"])
     out.print(table)
 
 
 def _public_item(item: dict) -> dict:
-    return {k: (mask_text(v) if k == "reason" else v) for k, v in item.items()}
+    return {k: (mask_text(v) if k in ("reason", "name", "source_path", "note") and v else v) for k, v in item.items()}
 
 
 @quarantine.command(name="show")

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import threading
 import time
 import uuid
 from dataclasses import dataclass
@@ -212,7 +213,15 @@ def _fail_page(ctx, row: dict, entry: EntryRow, code: str, reason: str) -> None:
 
 
 def _stack_changed(ctx, stack_id: int) -> None:
-    ctx.queue.enqueue("classify", stack_id, key=f"classify:{stack_id}")
+    """Classify the stack again: at once when it is closed and nothing is pending (its last look), else at most
+    every `classify.every_s` seconds (or four times the last run, if longer), so a long stack is not re-read for
+    every page that finishes."""
+    stack = ctx.catalogue.stack(stack_id)
+    delay = 0.0
+    if stack.classified_at and not (stack.state == "closed" and ctx.catalogue.pending_pages(stack_id) == 0):
+        every = max(ctx.settings.classify.every_s, 4 * (stack.classify_seconds or 0))
+        delay = max(0.0, stack.classified_at + every - time.time())
+    ctx.queue.enqueue("classify", stack_id, key=f"classify:{stack_id}", delay=delay)
 
 
 # 4. classify: documents, types and cases of the pages done so far, in stack order -----------------------------
@@ -220,6 +229,7 @@ def classify(ctx, stack_id: int) -> None:
     with _single_flight(ctx, f"classify:{stack_id}", "classify", stack_id) as mine:
         if not mine:
             return
+        started = time.perf_counter()
         stack = ctx.catalogue.stack(stack_id)
         rows = [r for r in ctx.catalogue.pages_of_stack(stack_id) if r["status"] != "pending"]
         done = [r for r in rows if r["status"] == "done"]
@@ -228,10 +238,11 @@ def classify(ctx, stack_id: int) -> None:
         touched = ctx.catalogue.save_stack_documents(stack_id, [_document_values(d, order) for d in drafts])
         ctx.catalogue.set_page_roles(_page_cases(rows, drafts))
         touched |= {r["entry_case_no"] for r in rows}
+        last = stack.state == "closed" and len(rows) == len(ctx.catalogue.pages_of_stack(stack_id))
         for case_no in sorted(c for c in touched if c):
             ctx.catalogue.touch_case(case_no, family_of(case_no, taxonomy()))
-            assemble_later(ctx, case_no)
-        ctx.catalogue.mark_classified(stack_id, stack.version)
+            assemble_later(ctx, case_no, now=last)
+        ctx.catalogue.mark_classified(stack_id, stack.version, time.perf_counter() - started)
 
 
 def classify_failed(ctx, failure: Failure, stack_id: int) -> None:
@@ -282,12 +293,13 @@ def _page_cases(rows: list[dict], drafts) -> dict[int, tuple[str, str | None]]:
 
 
 # 5. assemble: the case's volumes and manifest, stored as blobs; single-flight and debounced --------------------
-def assemble_later(ctx, case_no: str) -> None:
+def assemble_later(ctx, case_no: str, now: bool = False) -> None:
     """While pages keep arriving a case is rebuilt at most every few seconds (longer when a build itself takes
-    long), and always once after the last change: a job waiting to start sees the newest state when it runs."""
+    long), and always once after the last change: a job waiting to start sees the newest state when it runs.
+    The build after a closed stack's last page is not held back (`now`)."""
     case = ctx.catalogue.case(case_no)
     delay = 0.0
-    if case and case["assembled_at"]:
+    if case and case["assembled_at"] and not now:
         every = max(ctx.settings.dossier.rebuild_every_s, 4 * (case["assembly_seconds"] or 0))
         delay = max(0.0, case["assembled_at"] + every - time.time())
     ctx.queue.enqueue("assemble", case_no, key=f"assemble:{case_no}", delay=delay)
@@ -308,20 +320,31 @@ def assemble_failed(ctx, failure: Failure, case_no: str) -> None:
 
 class _single_flight:
     """Two workers never do the same stack's classification or the same case's assembly at once: a lease in the
-    catalogue (so it holds across machines); whoever finds it taken queues the job again for a moment later."""
+    catalogue (so it holds across machines), renewed while the work runs, so a worker that dies frees it within
+    LEASE_S; whoever finds it taken queues the job again for a moment later."""
+    LEASE_S = 30.0
 
     def __init__(self, ctx, name: str, job: str, *args):
         self.ctx, self.name, self.job, self.args = ctx, name, job, args
         self.owner = uuid.uuid4().hex
+        self.done = threading.Event()
 
     def __enter__(self) -> bool:
-        seconds = self.ctx.settings.queue.file_timeout_s * 2
-        if self.ctx.catalogue.take_lease(self.name, self.owner, seconds):
-            return True
-        self.ctx.queue.enqueue(self.job, *self.args, key=self.name, delay=1.0)
-        return False
+        if not self.ctx.catalogue.take_lease(self.name, self.owner, self.LEASE_S):
+            self.ctx.queue.enqueue(self.job, *self.args, key=self.name, delay=1.0)
+            return False
+        threading.Thread(target=self._renew, daemon=True).start()
+        return True
+
+    def _renew(self) -> None:
+        while not self.done.wait(self.LEASE_S / 3):
+            try:
+                self.ctx.catalogue.take_lease(self.name, self.owner, self.LEASE_S)
+            except Exception:  # the catalogue busy for a moment: the next renewal comes before expiry
+                log.warning("could not renew lease %s", self.name)
 
     def __exit__(self, *exc) -> bool:
+        self.done.set()
         self.ctx.catalogue.release_lease(self.name, self.owner)
         return False
 

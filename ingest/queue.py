@@ -20,8 +20,8 @@ LEASE_BACKSTOP_S = 6 * 3600      # a running job whose runner still beats is tak
 class JobQueue(Protocol):
     def enqueue(self, job: str, *args: object, key: str | None = None, delay: float = 0.0) -> None:
         """Queue `job` (a name in ingest.jobs.JOBS). With `key`, a job with that key still waiting to start takes
-        these arguments instead of a second job being added (it sees the newest state when it runs, and keeps its
-        place and time). `delay` holds a new job back that many seconds."""
+        these arguments instead of a second job being added (it sees the newest state when it runs) and runs at
+        the earlier of the two times. `delay` holds the job back that many seconds."""
 
     def depths(self) -> dict[str, int]:
         """Jobs waiting, per queue."""
@@ -73,7 +73,10 @@ class TableQueue:
                   "attempts": 0, "not_before": now + delay, "enqueued_at": now}
         with self.writer.begin() as conn:
             if key is not None and conn.execute(update(jobs_table).where(
-                    (jobs_table.c.key == key) & (jobs_table.c.state == "queued")).values(args=values["args"])).rowcount:
+                    (jobs_table.c.key == key) & (jobs_table.c.state == "queued")).values(
+                    args=values["args"], not_before=case((jobs_table.c.not_before < values["not_before"],
+                                                 jobs_table.c.not_before), else_=values["not_before"]))
+                    ).rowcount:
                 return
             conn.execute(insert(jobs_table).values(**values))
 

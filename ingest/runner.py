@@ -14,6 +14,7 @@ import threading
 import time
 import traceback
 import uuid
+from concurrent.futures import FIRST_COMPLETED, wait
 from concurrent.futures import TimeoutError as FutureTimeout
 
 from pebble import ProcessExpired, ProcessPool
@@ -66,6 +67,7 @@ class Runner:
 
     # lifecycle ---------------------------------------------------------------------------------------------
     def start(self) -> "Runner":
+        self.pool.schedule(_warm)             # the worker processes start now, while the command accepts files
         self.table.heartbeat(self.id, socket.gethostname(), os.getpid())
         self.thread = threading.Thread(target=self.loop, name="edossier-runner", daemon=True)
         self.thread.start()
@@ -93,7 +95,7 @@ class Runner:
             elif time.monotonic() - idle_since > 1.0:
                 return
             if not busy:
-                self.stopping.wait(IDLE_WAIT_S)
+                self.idle()
 
     def loop(self) -> None:
         while not self.stopping.is_set():
@@ -104,7 +106,14 @@ class Runner:
                 busy = False
                 self.stopping.wait(1.0)
             if not busy:
-                self.stopping.wait(IDLE_WAIT_S)
+                self.idle()
+
+    def idle(self) -> None:
+        """Wait a moment for a job to finish or a new one to come due."""
+        if self.running and len(self.running) >= self.size:
+            wait(list(self.running), timeout=IDLE_WAIT_S, return_when=FIRST_COMPLETED)
+        else:
+            self.stopping.wait(IDLE_WAIT_S)
 
     def step(self) -> bool:
         now = time.monotonic()
@@ -176,6 +185,10 @@ class Runner:
             elif self.table.requeue(job["id"], job["owner"]):
                 log.warning("job %s %s was left running by %s; queued again", job["job"], job["args"][:1],
                             job["owner"])
+
+
+def _warm() -> None:
+    """Nothing: scheduling it makes the pool start its worker processes."""
 
 
 def _result(future) -> dict:

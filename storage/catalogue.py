@@ -34,6 +34,8 @@ stacks = Table(
     Column("closed_at", Float),
     Column("version", Integer, nullable=False, default=0),             # bumped whenever one of its pages settles
     Column("classified_version", Integer, nullable=False, default=0),  # the version classification last saw
+    Column("classified_at", Float),
+    Column("classify_seconds", Float),
 )
 
 entries = Table(
@@ -199,6 +201,8 @@ class StackRow:
     closed_at: float | None
     version: int
     classified_version: int
+    classified_at: float | None
+    classify_seconds: float | None
 
 
 @dataclass(frozen=True)
@@ -322,10 +326,17 @@ class Catalogue:
         with self.writer.begin() as conn:
             conn.execute(update(stacks).where(stacks.c.id == stack_id).values(version=stacks.c.version + 1))
 
-    def mark_classified(self, stack_id: int, version: int) -> None:
+    def mark_classified(self, stack_id: int, version: int, seconds: float) -> None:
         with self.writer.begin() as conn:
+            conn.execute(update(stacks).where(stacks.c.id == stack_id).values(classified_at=time.time(),
+                                                                               classify_seconds=seconds))
             conn.execute(update(stacks).where((stacks.c.id == stack_id) & (stacks.c.classified_version < version))
                          .values(classified_version=version))
+
+    def pending_pages(self, stack_id: int) -> int:
+        with self.engine.connect() as conn:
+            return conn.execute(select(func.count()).select_from(pages).join(entries, entries.c.id == pages.c.entry_id)
+                                .where((entries.c.stack_id == stack_id) & (pages.c.status == "pending"))).scalar_one()
 
     # entries -------------------------------------------------------------------------------------------------
     def add_entry(self, *, stack_id: int, seq: int | None, sha256: str, name: str, source_path: str, size: int,

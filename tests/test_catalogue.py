@@ -1,0 +1,68 @@
+"""The catalogue's guarantees the chain of jobs stands on: one entry per stack position however many clients race
+for it, single-flight leases, and counters that lose no update when several workers bump them at once."""
+from __future__ import annotations
+
+import threading
+import time
+
+from storage.catalogue import Catalogue
+
+
+def _catalogue(tmp_path) -> Catalogue:
+    return Catalogue(f"sqlite:///{tmp_path / 'catalogue.sqlite3'}")
+
+
+def _race(workers: int, work) -> list:
+    results, barrier = [], threading.Barrier(workers)
+
+    def run(number: int) -> None:
+        barrier.wait()
+        results.append(work(number))
+
+    threads = [threading.Thread(target=run, args=(n,)) for n in range(workers)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return results
+
+
+def test_one_entry_per_position_however_many_race_for_it(tmp_path):
+    catalogue = _catalogue(tmp_path)
+    stack = catalogue.open_stack(kind="upload", client="test")
+    results = _race(6, lambda n: catalogue.add_entry(stack_id=stack.id, seq=0, sha256="a" * 64, name="p.png",
+                                                     source_path="p.png", size=1, case_no=None, client=f"c{n}"))
+    assert sorted(created for _, created in results) == [False] * 5 + [True]
+    assert len({entry.id for entry, _ in results}) == 1
+    assert [e.seq for e in catalogue.entries_of_stack(stack.id)] == [0]
+
+
+def test_entries_without_a_position_take_the_next_free_one(tmp_path):
+    catalogue = _catalogue(tmp_path)
+    stack = catalogue.open_stack(kind="upload", client="test")
+    _race(5, lambda n: catalogue.add_entry(stack_id=stack.id, seq=None, sha256=f"{n}" * 64, name=f"{n}.png",
+                                           source_path=f"{n}.png", size=1, case_no=None, client="c"))
+    assert [e.seq for e in catalogue.entries_of_stack(stack.id)] == [0, 1, 2, 3, 4]
+
+
+def test_a_lease_is_held_by_one_owner_until_released_or_expired(tmp_path):
+    catalogue = _catalogue(tmp_path)
+    won = _race(4, lambda n: catalogue.take_lease("assemble:case", f"worker-{n}", 30))
+    assert sorted(won) == [False, False, False, True]
+    holder = f"worker-{won.index(True)}"
+    assert not catalogue.take_lease("assemble:case", "late", 30)
+    catalogue.release_lease("assemble:case", "late")                 # not the holder: changes nothing
+    assert not catalogue.take_lease("assemble:case", "late", 30)
+    catalogue.release_lease("assemble:case", holder)
+    assert catalogue.take_lease("assemble:case", "late", 0.2)
+    time.sleep(0.3)
+    assert catalogue.take_lease("assemble:case", "after-expiry", 30)   # a holder that died does not block forever
+
+
+def test_counters_lose_no_update_under_concurrent_workers(tmp_path):
+    catalogue = _catalogue(tmp_path)
+    stack = catalogue.open_stack(kind="upload", client="test")
+    _race(8, lambda n: [catalogue.bump_stack(stack.id) for _ in range(10)])
+    _race(8, lambda n: [catalogue.touch_case("（2024）浙0803民初1234号", "civil_first") for _ in range(5)])
+    assert catalogue.stack(stack.id).version == 80
+    assert catalogue.case("（2024）浙0803民初1234号")["version"] == 40
