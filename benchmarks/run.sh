@@ -3,16 +3,20 @@
 # minute, their ratio, character error rate of each).
 #   bash benchmarks/run.sh                  throughput and accuracy (a few minutes)
 #   bash benchmarks/run.sh --memory         then also a 500-page PDF through `edossier import` (peak memory, ~10 min)
+#   bash benchmarks/run.sh --live           then also the live pipeline: accept rate, upload → dossier latency at
+#                                           60 pages/min, the batch backlog against the earlier batch pipeline
 #   bash benchmarks/run.sh --json out.json  other options go to benchmarks/ocr_throughput.py
 #                                           (--pages N, --skip-baseline, --json [FILE], --seed, --jobs, --out)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 memory=0
+live=0
 args=()
 for arg in "$@"; do
   case "$arg" in
     --memory) memory=1 ;;
+    --live) live=1 ;;
     *) args+=("$arg") ;;
   esac
 done
@@ -24,4 +28,7 @@ fi
 .venv/bin/python benchmarks/ocr_throughput.py "${args[@]}"
 if ((memory)); then
   .venv/bin/python benchmarks/memory_500.py
+fi
+if ((live)); then
+  .venv/bin/python benchmarks/live.py
 fi

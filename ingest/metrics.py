@@ -28,15 +28,11 @@ class _CatalogueCollector:
                                 value=counts["quarantined"])
         yield GaugeMetricFamily("edossier_incidents_open", "Internal errors holding work back",
                                 value=len(self.ctx.catalogue.incidents("open")))
-        yield _latency(self.ctx.catalogue.page_latencies())
+        yield _latency(*self.ctx.catalogue.latency_histogram(LATENCY_BUCKETS))
 
 
-def _latency(values: list[float]) -> HistogramMetricFamily:
-    buckets, total = [], 0
-    for bound in LATENCY_BUCKETS:
-        buckets.append((str(float(bound)), sum(1 for v in values if v <= bound)))
-    buckets.append(("+Inf", len(values)))
-    total = sum(values)
+def _latency(within: list[int], total: float, count: int) -> HistogramMetricFamily:
+    buckets = [(str(float(bound)), n) for bound, n in zip(LATENCY_BUCKETS, within)] + [("+Inf", count)]
     return HistogramMetricFamily("edossier_page_latency_seconds", "Seconds from a page's receipt to its outcome",
                                  buckets=buckets, sum_value=total)
 

@@ -161,6 +161,7 @@ def inspect(ctx, entry_id: int, password: str | None = None) -> None:
     work = ctx.blobs.put_bytes(found.work_copy) if found.work_copy else entry.sha256
     page_ids = ctx.catalogue.mark_entry_ready(entry.id, found.media_type, found.page_count, work, found.note)
     ctx.catalogue.resolve_quarantine(entry_id=entry.id, note="inspected")
+    ctx.catalogue.resolve_incidents(entry_id=entry.id, job="inspect")
     for page_id in page_ids:
         ctx.queue.enqueue("page", page_id, key=f"page:{page_id}")
 
@@ -194,6 +195,7 @@ def page(ctx, page_id: int) -> None:
     ctx.catalogue.finish_page(page_id, entry.stack_id, status="done", error=None,
                               seconds=time.perf_counter() - started, **values)
     ctx.catalogue.resolve_quarantine(entry_id=entry.id, page_index=row["page_index"], note="digitised")
+    ctx.catalogue.resolve_incidents(page_id=page_id, job="page")
     _stack_changed(ctx, entry.stack_id)
 
 
@@ -219,9 +221,17 @@ def _stack_changed(ctx, stack_id: int) -> None:
     stack = ctx.catalogue.stack(stack_id)
     delay = 0.0
     if stack.classified_at and not (stack.state == "closed" and ctx.catalogue.pending_pages(stack_id) == 0):
-        every = max(ctx.settings.classify.every_s, 4 * (stack.classify_seconds or 0))
+        every = _interval(ctx, ctx.settings.classify.every_s, stack.classify_seconds)
         delay = max(0.0, stack.classified_at + every - time.time())
     ctx.queue.enqueue("classify", stack_id, key=f"classify:{stack_id}", delay=delay)
+
+
+def _interval(ctx, every_s: float, last_seconds: float | None) -> float:
+    """How long a stack's classification or a case's assembly waits after its last run while pages keep
+    finishing: `every_s` (or four times the last run, if longer); while OCR work is queued up — a backlog being
+    worked off, where throughput matters more than a dossier seconds fresher — five times that."""
+    interval = max(every_s, 4 * (last_seconds or 0.0))
+    return interval * 5 if ctx.queue.depths().get("ocr", 0) else interval
 
 
 # 4. classify: documents, types and cases of the pages done so far, in stack order -----------------------------
@@ -243,6 +253,7 @@ def classify(ctx, stack_id: int) -> None:
             ctx.catalogue.touch_case(case_no, family_of(case_no, taxonomy()))
             assemble_later(ctx, case_no, now=last)
         ctx.catalogue.mark_classified(stack_id, stack.version, time.perf_counter() - started)
+        ctx.catalogue.resolve_incidents(stack_id=stack_id, job="classify")
 
 
 def classify_failed(ctx, failure: Failure, stack_id: int) -> None:
@@ -300,7 +311,7 @@ def assemble_later(ctx, case_no: str, now: bool = False) -> None:
     case = ctx.catalogue.case(case_no)
     delay = 0.0
     if case and case["assembled_at"] and not now:
-        every = max(ctx.settings.dossier.rebuild_every_s, 4 * (case["assembly_seconds"] or 0))
+        every = _interval(ctx, ctx.settings.dossier.rebuild_every_s, case["assembly_seconds"])
         delay = max(0.0, case["assembled_at"] + every - time.time())
     ctx.queue.enqueue("assemble", case_no, key=f"assemble:{case_no}", delay=delay)
 
@@ -311,6 +322,7 @@ def assemble(ctx, case_no: str) -> None:
             return
         version = ctx.catalogue.case(case_no)["version"]
         store_dossier(ctx, case_no, version)
+        ctx.catalogue.resolve_incidents(case_no=case_no, job="assemble")
         log.info("dossier of case %s is up to date (version %d)", case_no, version)
 
 

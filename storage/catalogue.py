@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from sqlalchemy import (JSON, Boolean, Column, Float, ForeignKey, Index, Integer, MetaData, String, Table, Text,
-                        UniqueConstraint, create_engine, delete, event, func, insert, inspect, select, update)
+                        UniqueConstraint, case, create_engine, delete, event, func, insert, inspect, select, update)
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
@@ -346,8 +346,10 @@ class Catalogue:
         for _ in range(20):
             position = self.next_seq(stack_id) if seq is None else seq
             existing = self.entry_at(stack_id, position)
-            if existing is not None:
+            if existing is not None and seq is not None:
                 return existing, False
+            if existing is not None:            # another file took the next position first: look again
+                continue
             try:
                 with self.writer.begin() as conn:
                     entry_id = conn.execute(insert(entries).values(
@@ -723,12 +725,15 @@ class Catalogue:
         pages_counts = {f"pages_{s}": by_status.get(s, 0) for s in ("pending", "done", "failed")}
         return pages_counts | {"quarantined": open_q, "in_review": review}
 
-    def page_latencies(self, since: float = 0.0) -> list[float]:
-        """Seconds from receipt to a settled page, for pages settled since `since`."""
-        query = (select(pages.c.done_at - entries.c.received_at).join(entries, entries.c.id == pages.c.entry_id)
-                 .where(pages.c.done_at.is_not(None) & (pages.c.done_at >= since)))
+    def latency_histogram(self, bounds: Sequence[float]) -> tuple[list[int], float, int]:
+        """Pages settled within each bound (seconds from receipt), the sum of their latencies and their count."""
+        latency = pages.c.done_at - entries.c.received_at
+        columns = [func.sum(case((latency <= b, 1), else_=0)) for b in bounds]
+        query = (select(*columns, func.sum(latency), func.count()).select_from(pages)
+                 .join(entries, entries.c.id == pages.c.entry_id).where(pages.c.done_at.is_not(None)))
         with self.engine.connect() as conn:
-            return [float(v) for v in conn.execute(query).scalars() if v is not None]
+            row = conn.execute(query).one()
+        return [int(v or 0) for v in row[:-2]], float(row[-2] or 0.0), int(row[-1] or 0)
 
 
 def _row(cls, row):

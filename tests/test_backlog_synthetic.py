@@ -142,7 +142,10 @@ def test_second_run_resumes_without_redoing_anything(backlog):
 
 def _done_pages(home: Path) -> int:
     with sqlite3.connect(home / "catalogue.sqlite3") as conn:
-        return conn.execute("select count(*) from pages where status='done'").fetchone()[0]
+        try:
+            return conn.execute("select count(*) from pages where status='done'").fetchone()[0]
+        except sqlite3.OperationalError:      # the catalogue is being created
+            return 0
 
 
 def _wait_for_done(home: Path, count: int, proc: subprocess.Popen, limit: float = 600) -> None:

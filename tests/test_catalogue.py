@@ -47,9 +47,9 @@ def test_entries_without_a_position_take_the_next_free_one(tmp_path):
 
 def test_a_lease_is_held_by_one_owner_until_released_or_expired(tmp_path):
     catalogue = _catalogue(tmp_path)
-    won = _race(4, lambda n: catalogue.take_lease("assemble:case", f"worker-{n}", 30))
-    assert sorted(won) == [False, False, False, True]
-    holder = f"worker-{won.index(True)}"
+    won = _race(4, lambda n: (n, catalogue.take_lease("assemble:case", f"worker-{n}", 30)))
+    assert sorted(taken for _, taken in won) == [False, False, False, True]
+    holder = next(f"worker-{n}" for n, taken in won if taken)
     assert not catalogue.take_lease("assemble:case", "late", 30)
     catalogue.release_lease("assemble:case", "late")                 # not the holder: changes nothing
     assert not catalogue.take_lease("assemble:case", "late", 30)
