@@ -1,6 +1,7 @@
 """Export a case from the catalogue: volumes in binding order (dossier.assemble) and manifest.json for other tools."""
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -89,7 +90,7 @@ def _summary(case_no: str, out: Path, volumes, manifest: dict) -> CaseExport:
 
 def export_case(ctx, case_no: str, out: Path) -> CaseExport:
     """Write OUT/ZJ.pdf (and OUT/FJ.pdf when there is internal material) and OUT/manifest.json."""
-    taxonomy = Taxonomy.load()
+    taxonomy = _taxonomy()
     family = family_of(case_no, taxonomy)
     documents = ctx.catalogue.documents_of_case(case_no)
     pages = ctx.catalogue.pages_by_id(pid for doc in documents for pid in doc["page_ids"])
@@ -103,6 +104,11 @@ def export_case(ctx, case_no: str, out: Path) -> CaseExport:
     manifest = build_manifest(ctx, case_no, family, volumes, pages, taxonomy)
     _write_json(out / "manifest.json", manifest)
     return _summary(case_no, out, tuple((v, r.path, r.pages) for v, _, r in volumes), manifest)
+
+
+@functools.cache
+def _taxonomy() -> Taxonomy:
+    return Taxonomy.load()
 
 
 def family_of(case_no: str, taxonomy: Taxonomy) -> str:

@@ -12,7 +12,7 @@ from ingest import pipeline
 from ingest.discover import Stack
 
 Progress = Callable[[str, int, int], None]     # (phase, done, total)
-WATCH_EVERY_S = 0.25
+WATCH_EVERY_S = 0.5
 
 
 @dataclass

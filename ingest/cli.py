@@ -12,18 +12,17 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from classify.identifiers import mask_text
+from classify.identifiers import mask_text, parse_case_number
 from config.settings import SettingsError, load_settings
-from classify.identifiers import parse_case_number
-from ingest import batch, logs
+from ingest import logs
 from ingest.auth import ROLES
-from ingest.checks import check_runtime
-from ingest.context import build_context
 from ingest.discover import discover, files_stack, read_manifest
 from ingest.errors import EdossierError, ExitCode, NotFound
-from ingest.queue import QUEUES
-from ingest.runner import local_runner
-from storage.catalogue import OutdatedCatalogue
+from ingest.forkserver import start_early
+
+# The pipeline's modules (OCR, PDF, database) are imported by the commands that use them, after the worker
+# processes' fork server has been started: it imports them too, at the same time, on another core.
+QUEUE_NAMES = ("assemble", "classify", "inspect", "ocr")
 
 console = Console(stderr=True)
 out = Console()
@@ -48,6 +47,7 @@ class State:
                 extra["queue"] = {"workers": jobs}
             settings = load_settings(self.config, **extra)
             logs.configure(settings.home)
+            from ingest.context import build_context
             self._ctx = build_context(settings)
         return self._ctx
 
@@ -89,6 +89,7 @@ def backlog(state: State, folder: Path, jobs, manifest, password, out_dir, no_wa
       edossier backlog /scans/2024-archive --jobs 2
       edossier backlog /scans/box17 --manifest box17.csv --json
     """
+    start_early()
     ctx = state.context(jobs)
     found = discover(folder, read_manifest(manifest) if manifest else None,
                      strict=ctx.settings.classify.strict_case_numbers)
@@ -111,6 +112,7 @@ def import_(state: State, paths, case_no, jobs, password, out_dir, no_wait, as_j
     Example:
       edossier import complaint.pdf id-card.jpg --case "（2024）浙0803民初1234号"
     """
+    start_early()
     ctx = state.context(jobs)
     stack = files_stack(list(paths), case_no, strict=ctx.settings.classify.strict_case_numbers)
     if stack.case_error:
@@ -123,6 +125,8 @@ def _client() -> str:
 
 
 def _run(ctx, found, kind, password, out_dir, no_wait, as_json) -> None:
+    from ingest import batch
+    from ingest.checks import check_runtime
     check_runtime(ctx.settings)
     with _local_workers(ctx, not no_wait):
         submission = batch.submit(ctx, found, kind=kind, client=_client(), password=password)
@@ -136,6 +140,7 @@ def _run(ctx, found, kind, password, out_dir, no_wait, as_json) -> None:
 def _local_workers(ctx, wanted: bool):
     """Workers on this machine while the command runs (on the in-process default); Ctrl-C stops them, and the
     same command run again resumes."""
+    from ingest.runner import local_runner
     runner = local_runner(ctx) if wanted else None
     try:
         if runner is not None:
@@ -150,6 +155,7 @@ def _local_workers(ctx, wanted: bool):
 
 
 def _watch_and_report(ctx, submission, out_dir, as_json) -> None:
+    from ingest import batch
     with _progress_bar() as bar:
         batch.watch(ctx, submission.stack_ids, bar)
     report = batch.report(ctx, submission, out_dir or ctx.settings.home / "dossiers")
@@ -290,6 +296,7 @@ def export(state: State, case_no: str, out_dir: Path) -> None:
       edossier export "（2024）浙0803民初1234号" --out /archive/1234
     """
     from dossier.export import copy_out
+    from ingest.checks import check_runtime
     ctx = state.context()
     number = parse_case_number(case_no, strict=False)
     case_no = number.text if number else case_no
@@ -357,6 +364,8 @@ def quarantine_retry(state: State, item_id: int, password, case_no, no_wait, as_
       edossier quarantine retry 3 --password s3cret
       edossier quarantine retry 7 --case "（2024）浙0803民初1234号"
     """
+    start_early()
+    from ingest.checks import check_runtime
     from ingest.retry import retry_item
     ctx = state.context()
     check_runtime(ctx.settings)
@@ -370,7 +379,7 @@ def quarantine_retry(state: State, item_id: int, password, case_no, no_wait, as_
 
 # worker / serve / token --------------------------------------------------------------------------------------------
 @cli.command(epilog=EXIT_CODES_HELP)
-@click.option("--queues", help=f"Comma-separated queues to work on (default all: {','.join(QUEUES)}).")
+@click.option("--queues", help=f"Comma-separated queues to work on (default all: {','.join(QUEUE_NAMES)}).")
 @click.option("--jobs", "-j", type=click.IntRange(1, 64), help="Worker processes (default: one per core).")
 @click.option("--burst", is_flag=True, help="Stop when no job is left instead of waiting for more.")
 @click.pass_obj
@@ -382,6 +391,9 @@ def worker(state: State, queues: str | None, jobs: int | None, burst: bool) -> N
       edossier worker --queues ocr --jobs 2
       edossier worker --burst
     """
+    start_early()
+    from ingest.checks import check_runtime
+    from ingest.queue import QUEUES
     from ingest.runner import Runner
     ctx = state.context(jobs)
     check_runtime(ctx.settings)
@@ -427,6 +439,9 @@ def serve(state: State, host, port, jobs, no_workers) -> None:
       edossier token create scanner-1 --role device
       edossier serve --host 0.0.0.0 --port 8440
     """
+    if not no_workers:
+        start_early()
+    from ingest.checks import check_runtime
     from ingest.service import run_service
     ctx = state.context(jobs)
     check_runtime(ctx.settings)
@@ -542,7 +557,7 @@ def main() -> None:
     except click.ClickException as exc:
         exc.show()
         sys.exit(ExitCode.usage)
-    except (SettingsError, OutdatedCatalogue) as exc:
+    except SettingsError as exc:
         console.print(f"[red]error:[/] {exc}")
         sys.exit(ExitCode.bad_settings)
     except EdossierError as exc:

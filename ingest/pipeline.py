@@ -310,9 +310,9 @@ def assemble_later(ctx, case_no: str, now: bool = False) -> None:
     The build after a closed stack's last page is not held back (`now`)."""
     case = ctx.catalogue.case(case_no)
     delay = 0.0
-    if case and case["assembled_at"] and not now:
+    if case and not now:
         every = _interval(ctx, ctx.settings.dossier.rebuild_every_s, case["assembly_seconds"])
-        delay = max(0.0, case["assembled_at"] + every - time.time())
+        delay = max(0.0, (case["assembled_at"] or case["created_at"]) + every - time.time())
     ctx.queue.enqueue("assemble", case_no, key=f"assemble:{case_no}", delay=delay)
 
 

@@ -7,7 +7,6 @@ queues it again or, its tries used up, calls the job's failure handler. A job's 
 from __future__ import annotations
 
 import logging
-import multiprocessing
 import os
 import socket
 import threading
@@ -19,6 +18,7 @@ from concurrent.futures import TimeoutError as FutureTimeout
 
 from pebble import ProcessExpired, ProcessPool
 
+from ingest import forkserver
 from ingest.context import Context, init_worker, worker_context
 from ingest.errors import TimedOut
 from ingest.jobs import JOBS
@@ -56,10 +56,8 @@ class Runner:
         self.ctx, self.table, self.queues = ctx, ctx.queue, queues
         self.size = workers or ctx.settings.queue.worker_count
         self.id = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
-        # Workers are spawned, never forked from this multi-threaded process with its database connections open
-        # (a fork can copy a held lock into the child, and SQLite's locks do not survive a fork).
         self.pool = ProcessPool(max_workers=self.size, initializer=init_worker, initargs=(ctx.settings,),
-                                context=multiprocessing.get_context("spawn"))
+                                context=forkserver.context())
         self.running: dict = {}
         self.stopping = threading.Event()
         self.thread: threading.Thread | None = None
@@ -67,7 +65,7 @@ class Runner:
 
     # lifecycle ---------------------------------------------------------------------------------------------
     def start(self) -> "Runner":
-        self.pool.schedule(_warm)             # the worker processes start now, while the command accepts files
+        """Run in a thread of this process; the worker processes start there, while the command accepts files."""
         self.table.heartbeat(self.id, socket.gethostname(), os.getpid())
         self.thread = threading.Thread(target=self.loop, name="edossier-runner", daemon=True)
         self.thread.start()
@@ -98,6 +96,7 @@ class Runner:
                 self.idle()
 
     def loop(self) -> None:
+        self.pool.schedule(_warm)             # the pool starts its worker processes now
         while not self.stopping.is_set():
             try:
                 busy = self.step()
@@ -110,7 +109,7 @@ class Runner:
 
     def idle(self) -> None:
         """Wait a moment for a job to finish or a new one to come due."""
-        if self.running and len(self.running) >= self.size:
+        if self.running:
             wait(list(self.running), timeout=IDLE_WAIT_S, return_when=FIRST_COMPLETED)
         else:
             self.stopping.wait(IDLE_WAIT_S)

@@ -17,6 +17,8 @@ from sqlalchemy import (JSON, Boolean, Column, Float, ForeignKey, Index, Integer
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
+from config.settings import SettingsError
+
 metadata = MetaData()
 
 stacks = Table(
@@ -225,7 +227,7 @@ class EntryRow:
     duplicate_of: int | None
 
 
-class OutdatedCatalogue(RuntimeError):
+class OutdatedCatalogue(SettingsError):
     """The catalogue was written by an earlier layout of the product."""
 
 
@@ -578,28 +580,26 @@ class Catalogue:
         Items held by an open incident count as stuck, not as waiting."""
         ids = list(stack_ids)
         with self.engine.connect() as conn:
-            stuck_entries = set(conn.execute(select(incidents.c.entry_id).where(
-                (incidents.c.status == "open") & incidents.c.entry_id.is_not(None))).scalars())
-            stuck_pages = set(conn.execute(select(incidents.c.page_id).where(
-                (incidents.c.status == "open") & incidents.c.page_id.is_not(None))).scalars())
-            stuck_stacks = set(conn.execute(select(incidents.c.stack_id).where(
-                (incidents.c.status == "open") & (incidents.c.job == "classify"))).scalars())
-            stuck_cases = set(conn.execute(select(incidents.c.case_no).where(
-                (incidents.c.status == "open") & (incidents.c.job == "assemble"))).scalars())
+            stuck = _open_incidents(conn)
             waiting = [e for e in conn.execute(select(entries.c.id).where(
-                entries.c.stack_id.in_(ids) & (entries.c.status == "received"))).scalars() if e not in stuck_entries]
-            page_rows = conn.execute(select(pages.c.id, pages.c.status).join(
-                entries, entries.c.id == pages.c.entry_id).where(entries.c.stack_id.in_(ids))).all()
+                entries.c.stack_id.in_(ids) & (entries.c.status == "received"))).scalars() if e not in stuck["entry"]]
+            counts = {"pending": 0, "done": 0, "failed": 0, "stuck": 0}
+            counts |= dict(conn.execute(select(pages.c.status, func.count()).join(
+                entries, entries.c.id == pages.c.entry_id).where(entries.c.stack_id.in_(ids))
+                .group_by(pages.c.status)).all())
+            if stuck["page"] and counts["pending"]:
+                held = conn.execute(select(func.count()).select_from(pages).join(
+                    entries, entries.c.id == pages.c.entry_id).where(
+                    entries.c.stack_id.in_(ids) & (pages.c.status == "pending") & pages.c.id.in_(stuck["page"]))
+                ).scalar_one()
+                counts["pending"], counts["stuck"] = counts["pending"] - held, held
             unclassified = [s for s in conn.execute(select(stacks.c.id).where(
                 stacks.c.id.in_(ids) & (stacks.c.classified_version < stacks.c.version))).scalars()
-                if s not in stuck_stacks]
+                if s not in stuck["stack"]]
             touched = _cases_of_stacks(conn, ids)
             unassembled = [c for c in conn.execute(select(cases.c.case_no).where(
                 cases.c.case_no.in_(touched) & (cases.c.assembled_version < cases.c.version))).scalars()
-                if c not in stuck_cases]
-        counts = {"pending": 0, "done": 0, "failed": 0, "stuck": 0}
-        for page_id, status in page_rows:
-            counts["stuck" if status == "pending" and page_id in stuck_pages else status] += 1
+                if c not in stuck["case"]]
         return {"entries_waiting": len(waiting), "pages": counts, "stacks_unclassified": len(unclassified),
                 "cases_unassembled": len(unassembled), "cases": sorted(touched),
                 "settled": not waiting and not counts["pending"] and not unclassified and not unassembled}
@@ -743,6 +743,21 @@ def _row(cls, row):
 def _of_case(case_no: str):
     """Pages classified into the case, and pages of entries routed to it that classification has not placed yet."""
     return (pages.c.case_no == case_no) | (pages.c.case_no.is_(None) & (entries.c.case_no == case_no))
+
+
+def _open_incidents(conn) -> dict[str, set]:
+    """What open incidents hold back, by kind of item."""
+    found = {"entry": set(), "page": set(), "stack": set(), "case": set()}
+    for job, entry_id, page_id, stack_id, case_no in conn.execute(select(
+            incidents.c.job, incidents.c.entry_id, incidents.c.page_id, incidents.c.stack_id, incidents.c.case_no)
+            .where(incidents.c.status == "open")):
+        found["entry"].add(entry_id)
+        found["page"].add(page_id)
+        if job == "classify":
+            found["stack"].add(stack_id)
+        if job == "assemble":
+            found["case"].add(case_no)
+    return found
 
 
 def _cases_of_stacks(conn, stack_ids: list[int]) -> set[str]:

@@ -180,16 +180,25 @@ def test_interrupted_run_resumes_where_it_stopped(backlog, tmp_path):
     assert _done_pages(home) == total
 
 
+def _children(pid: int) -> list[int]:
+    return [int(child) for task in Path(f"/proc/{pid}/task").iterdir()
+            for child in (task / "children").read_text().split()]
+
+
+def _worker_processes(pid: int) -> list[int]:
+    """The OCR worker processes under a command: children of its fork server, which is a child of the command."""
+    servers = [c for c in _children(pid) if b"forkserver" in Path(f"/proc/{c}/cmdline").read_bytes()]
+    return [w for server in servers for w in _children(server)
+            if b"tesseract" not in Path(f"/proc/{w}/cmdline").read_bytes()]
+
+
 def test_killed_worker_delays_pages_but_loses_none(backlog, tmp_path):
     base, truth, _, _ = backlog
     home = tmp_path / "home"
     total = sum(f["pages"] for f in truth["files"])
     proc = _start(home, base / "backlog")
     _wait_for_done(home, 3, proc)
-    children = [pid for task in Path(f"/proc/{proc.pid}/task").iterdir()
-                for pid in (task / "children").read_text().split()]
-    workers = [pid for pid in children if b"spawn_main" in Path(f"/proc/{pid}/cmdline").read_bytes()]
-    os.kill(int(workers[0]), signal.SIGKILL)
+    os.kill(_worker_processes(proc.pid)[0], signal.SIGKILL)
     out, err = proc.communicate(timeout=1200)
     assert proc.returncode == 0, err[-2000:]
     report = json.loads(out)
