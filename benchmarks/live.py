@@ -183,7 +183,7 @@ def _last_page_done(home: Path) -> float | None:
 
 
 # 3. the batch backlog against the earlier batch pipeline ---------------------------------------------------------
-def bench_batch(work: Path, pdf: Path, revision: str, rounds: int = 3) -> dict:
+def bench_batch(work: Path, pdf: Path, revision: str, rounds: int = 5) -> dict:
     baseline = _checkout(revision, work / f"src-{revision}")
     backlog = work / "batch-backlog" / CASE_NO
     backlog.mkdir(parents=True, exist_ok=True)

@@ -93,6 +93,9 @@ def test_pages_uploaded_by_a_device_reach_the_dossier(service, paper):
     assert "起诉状" in "".join(page["text"].split()) and page["layout"]["lines"]
     image = httpx.get(f"{svc.url}{page['image']}", headers=operator)
     assert image.headers["content-type"] == "image/jpeg" and image.content[:3] == b"\xff\xd8\xff"
+    for path in (f"/api/v1/pages/{page_id}", f"/api/v1/cases/{quote(paper['case_no'])}/volumes/ZJ.pdf",
+                 f"/api/v1/cases/{quote(paper['case_no'])}/manifest.json"):
+        assert httpx.get(f"{svc.url}{path}", headers=device).status_code == 403     # the record: operators only
 
 
 def test_every_client_needs_its_own_valid_token(service, paper):
@@ -115,6 +118,13 @@ def test_every_client_needs_its_own_valid_token(service, paper):
     assert "kiosk-7" in [t["name"] for t in listed] and secret not in json.dumps(listed)
     assert httpx.delete(f"{svc.url}/api/v1/tokens/kiosk-7", headers=auth(tokens["admin"])).status_code == 200
     assert httpx.post(f"{svc.url}/api/v1/stacks", json={}, headers=auth(secret)).status_code == 401
+    listed = cli(svc.home, "token", "list", "--json", config=svc.config)
+    rows = {t["name"]: t for t in json.loads(listed.stdout)}
+    assert rows["kiosk-7"]["revoked_at"] and rows["device-2"]["revoked_at"] is None
+    assert not any(t.startswith("edo_") for t in listed.stdout.split('"'))
+    assert cli(svc.home, "token", "revoke", "device-2", config=svc.config).returncode == 0
+    assert httpx.get(f"{svc.url}/api/v1/stacks/{stack['id']}", headers=auth(tokens["device2"])).status_code == 401
+    assert cli(svc.home, "token", "revoke", "device-2", config=svc.config).returncode == 7
 
 
 def test_bad_requests_get_a_reason_and_the_right_status(service, paper):
