@@ -9,17 +9,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from shared import SAMPLES, missing
 
 ROOT = Path(__file__).resolve().parents[1]
-SAMPLES = ROOT.parent / "shared" / "samples"
 
 
 @pytest.fixture(scope="session")
 def samples() -> Path:
     if not SAMPLES.is_dir():
-        if os.environ.get("CI"):
-            pytest.fail(f"shared samples not found at {SAMPLES}: CI needs them (clone the project beside ../shared)")
-        pytest.skip(f"shared samples not found at {SAMPLES}: clone the project beside ../shared to run this test")
+        missing(str(SAMPLES))
     return SAMPLES
 
 

@@ -18,12 +18,12 @@ from reportlab.lib.units import cm, mm
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen import canvas
+from shared import SAMPLES, missing
 
 from classify.codes import Code, find_separator, read_codes
 from classify.coversheet import QR_SIZE, coversheet_pdf
 from classify.separator import Separator, separator_payload
 
-SAMPLES = Path(__file__).resolve().parents[2] / "shared" / "samples"
 BARCODES = SAMPLES / "barcodes"
 CASE_NO = "（2024）浙0803民初1234号"
 CJK_FONT = "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc"
@@ -35,7 +35,7 @@ IMAGE_SUFFIXES = {".png", ".webp", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".g
 def sample(*parts: str) -> Path:
     path = BARCODES.joinpath(*parts)
     if not path.exists():
-        pytest.skip(f"shared sample {path} not found: clone the project beside ../shared to run this test")
+        missing(f"shared sample {path}")
     return path
 
 
@@ -331,7 +331,7 @@ def test_zxing_false_positive_images_decode_nothing(image: Path | None) -> None:
 def test_zxing_clean_code128_samples_are_all_read() -> None:
     folders = [BARCODES / "zxing" / "code128-1", BARCODES / "zxing" / "code128-2"]
     if not all(folder.is_dir() for folder in folders):
-        pytest.skip(f"zxing Code 128 samples not found under {BARCODES / 'zxing'}")
+        missing(f"zxing Code 128 samples under {BARCODES / 'zxing'}")
     images = [p for folder in folders for p in sorted(folder.iterdir()) if p.suffix.lower() in IMAGE_SUFFIXES]
     assert len(images) >= 15
     for image in images:

@@ -8,10 +8,10 @@ import cv2
 import numpy as np
 import pytest
 from PIL import Image, ImageDraw, ImageFont, ImageSequence
+from shared import SAMPLES, missing
 
 from ocr import preprocess
 
-SAMPLES = Path(__file__).resolve().parents[2] / "shared" / "samples"
 CJK_FONT = Path("/usr/share/fonts/truetype/wqy/wqy-microhei.ttc")
 LATIN_FONT = Path("/usr/share/fonts/truetype/dejavu/DejaVuSerif.ttf")
 A4 = (2480, 3508)                     # 300 dpi
@@ -50,7 +50,7 @@ def _rotated(page: Image.Image, degrees_ccw: float) -> np.ndarray:
 @pytest.fixture(scope="module")
 def scans() -> Path:
     if not (SAMPLES / "scans").is_dir():
-        pytest.skip(f"{SAMPLES} not found: the shared sample scans live beside this repository in ../shared/samples")
+        missing(str(SAMPLES / "scans"))
     return SAMPLES / "scans"
 
 

@@ -113,7 +113,7 @@ def test_code39_bars_follow_the_spec():
 
 
 def test_separator_and_patch_sheets_decode():
-    zxingcpp = pytest.importorskip("zxingcpp")
+    import zxingcpp
     case_no = "（2024）浙0803民初1234号"
     sheet = render_separator(case_no, "JUDGMENT", "ZJ")
     scanned = degrade(sheet.image, scan_params(random.Random(3)))
@@ -251,7 +251,8 @@ def test_cli_reports_bad_arguments(tmp_path, capsys):
 
 # ---- one real OCR read ------------------------------------------------------------------------------------------
 
-@pytest.mark.skipif(shutil.which("tesseract") is None, reason="tesseract is not installed")
+@pytest.mark.skipif(shutil.which("tesseract") is None and not os.environ.get("CI"),
+                    reason="tesseract is not installed (under CI=true this fails instead)")
 def test_tesseract_reads_rendered_title(tmp_path):
     civil, _ = _cases(0)
     page = next(d for d in civil.documents if d.type_code == "JUDGMENT").pages[0]

@@ -1,0 +1,36 @@
+"""Where the shared samples are, and what a missing one means: a skip on a developer's machine without them, a
+failure under CI=true (a test that skips in CI proves nothing)."""
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _candidates() -> list[Path]:
+    found = [ROOT.parent / "shared" / "samples"]
+    if os.environ.get("EDOSSIER_SAMPLES"):
+        found.insert(0, Path(os.environ["EDOSSIER_SAMPLES"]))
+    try:     # a clone made elsewhere (a temporary folder) finds them beside the checkout it was cloned from
+        origin = subprocess.run(["git", "-C", str(ROOT), "config", "--get", "remote.origin.url"],
+                                capture_output=True, text=True, timeout=10).stdout.strip()
+    except (OSError, subprocess.TimeoutExpired):
+        origin = ""
+    if origin and Path(origin).is_dir():
+        found.append(Path(origin).resolve().parent / "shared" / "samples")
+    return found
+
+
+SAMPLES = next((p for p in _candidates() if p.is_dir()), ROOT.parent / "shared" / "samples")
+
+
+def missing(what: str) -> None:
+    """Stop this test for want of `what`: skipped locally, failed in CI."""
+    message = f"{what} not found: the shared samples live beside the project in ../shared/samples"
+    if os.environ.get("CI"):
+        pytest.fail(message + " (CI needs them)")
+    pytest.skip(message)
