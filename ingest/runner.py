@@ -109,7 +109,9 @@ class Runner:
 
     def idle(self) -> None:
         """Wait a moment for a job to finish or a new one to come due."""
-        if self.running:
+        if len(self.running) >= self.size:          # nothing could be claimed anyway: wait for a job to finish
+            wait(list(self.running), timeout=HEARTBEAT_S / 2, return_when=FIRST_COMPLETED)
+        elif self.running:
             wait(list(self.running), timeout=IDLE_WAIT_S, return_when=FIRST_COMPLETED)
         else:
             self.stopping.wait(IDLE_WAIT_S)
