@@ -69,7 +69,7 @@ def accept(ctx, stack: StackRow, stream: BinaryIO, *, name: str, source_path: st
     """Store the bytes (hashed, fsynced) and catalogue them at (stack, seq) before anything acknowledges them.
     The same bytes again in the same stack are recognised and not redone; in another stack they are another entry."""
     sha256, size = ctx.blobs.put_stream(stream)
-    in_stack = [e for e in ctx.catalogue.entries_of_stack(stack.id) if e.sha256 == sha256]
+    in_stack = ctx.catalogue.entries_with_sha(sha256, stack_id=stack.id)
     again = next((e for e in in_stack if e.source_path == source_path and seq in (None, e.seq)), None)
     if again is not None:
         return Accepted(again, False)

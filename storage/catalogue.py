@@ -384,9 +384,13 @@ class Catalogue:
             rows = conn.execute(select(entries).where(entries.c.stack_id == stack_id).order_by(entries.c.seq))
             return [_row(EntryRow, r) for r in rows.mappings()]
 
-    def entries_with_sha(self, sha256: str) -> list[EntryRow]:
+    def entries_with_sha(self, sha256: str, stack_id: int | None = None) -> list[EntryRow]:
+        """Entries of these bytes (in one stack, when given), oldest first."""
+        condition = entries.c.sha256 == sha256
+        if stack_id is not None:
+            condition &= entries.c.stack_id == stack_id
         with self.engine.connect() as conn:
-            rows = conn.execute(select(entries).where(entries.c.sha256 == sha256).order_by(entries.c.id))
+            rows = conn.execute(select(entries).where(condition).order_by(entries.c.id))
             return [_row(EntryRow, r) for r in rows.mappings()]
 
     def mark_entry_ready(self, entry_id: int, media_type: str, page_count: int, work_sha256: str,
