@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import secrets
 
-from ingest.errors import EdossierError, ExitCode
+from config.errors import EdossierError, ExitCode
 
 ROLES = ("device", "operator", "admin")
 RIGHTS = {

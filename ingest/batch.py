@@ -83,7 +83,7 @@ def watch(ctx, stack_ids: list[int], progress: Progress | None = None) -> dict:
         progress("pages", pages["done"] + pages["failed"], sum(pages.values()))
         if state["settled"]:
             return state
-        time.sleep(WATCH_EVERY_S)
+        time.sleep(WATCH_EVERY_S if pages["pending"] else WATCH_EVERY_S / 5)   # the last steps take a second
 
 
 def report(ctx, submission: Submission, out_root: Path | None) -> RunReport:

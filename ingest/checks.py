@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from config.settings import Settings
 from dossier import sheets
-from ingest.errors import MissingDependency
+from config.errors import MissingDependency
 from ocr import tesseract
 
 
 def check_runtime(settings: Settings) -> None:
-    tesseract.version()
     tesseract.check_languages(settings.ocr.languages)
+    tesseract.glyphless_font()
     use_configured_fonts(settings)
     missing = sheets.missing_fonts()
     if missing:

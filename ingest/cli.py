@@ -17,7 +17,7 @@ from config.settings import SettingsError, load_settings
 from ingest import logs
 from ingest.auth import ROLES
 from ingest.discover import discover, files_stack, read_manifest
-from ingest.errors import EdossierError, ExitCode, NotFound
+from config.errors import EdossierError, ExitCode, NotFound
 from ingest.forkserver import start_early
 
 # The pipeline's modules (OCR, PDF, database) are imported by the commands that use them, after the worker

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from classify.identifiers import parse_case_number
-from ingest.errors import EdossierError, ExitCode
+from config.errors import EdossierError, ExitCode
 
 IGNORED = {".DS_Store", "Thumbs.db", "desktop.ini"}
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pikepdf
 from PIL import Image, ImageFile
 
-from ingest.errors import (DamagedFile, DecompressionBomb, EmptyDocument, InputRejected, PasswordProtected, TooLarge,
+from config.errors import (DamagedFile, DecompressionBomb, EmptyDocument, InputRejected, PasswordProtected, TooLarge,
                            TruncatedFile, UnsupportedType)
 from ingest.sniff import ACCEPTED, sniff
 

@@ -10,7 +10,7 @@ import pikepdf
 import pypdfium2 as pdfium
 from PIL import Image, ImageOps
 
-from ingest.errors import DamagedFile, DecompressionBomb
+from config.errors import DamagedFile, DecompressionBomb
 from ingest.inspect import Limits
 
 A4_WIDTH_INCHES = 8.27

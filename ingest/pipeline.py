@@ -21,7 +21,7 @@ from classify.segment import PageFacts, segment
 from classify.taxonomy import Taxonomy
 from dossier.export import family_of, store_dossier
 from ingest.digitise import digitise, page_values
-from ingest.errors import InputRejected, TimedOut
+from config.errors import InputRejected, TimedOut
 from ingest.inspect import inspect_file
 from ingest.pages import load_page
 from storage.catalogue import EntryRow, StackRow
@@ -333,7 +333,8 @@ def assemble_failed(ctx, failure: Failure, case_no: str) -> None:
 class _single_flight:
     """Two workers never do the same stack's classification or the same case's assembly at once: a lease in the
     catalogue (so it holds across machines), renewed while the work runs, so a worker that dies frees it within
-    LEASE_S; whoever finds it taken queues the job again for a moment later."""
+    LEASE_S. Whoever finds it taken marks it wanted and queues the job again for when a dead holder's lease would
+    have expired; the holder, releasing a wanted lease, makes that job due at once."""
     LEASE_S = 30.0
 
     def __init__(self, ctx, name: str, job: str, *args):
@@ -343,7 +344,7 @@ class _single_flight:
 
     def __enter__(self) -> bool:
         if not self.ctx.catalogue.take_lease(self.name, self.owner, self.LEASE_S):
-            self.ctx.queue.enqueue(self.job, *self.args, key=self.name, delay=1.0)
+            self.ctx.queue.enqueue(self.job, *self.args, key=self.name, delay=self.LEASE_S)
             return False
         threading.Thread(target=self._renew, daemon=True).start()
         return True
@@ -357,7 +358,8 @@ class _single_flight:
 
     def __exit__(self, *exc) -> bool:
         self.done.set()
-        self.ctx.catalogue.release_lease(self.name, self.owner)
+        if self.ctx.catalogue.release_lease(self.name, self.owner):
+            self.ctx.queue.enqueue(self.job, *self.args, key=self.name)
         return False
 
 

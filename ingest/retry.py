@@ -6,7 +6,7 @@ from pathlib import Path
 from classify.identifiers import parse_case_number
 from ingest import pipeline
 from ingest.batch import Submission, accept_path
-from ingest.errors import EdossierError, ExitCode, NotFound
+from config.errors import EdossierError, ExitCode, NotFound
 
 
 class RetryRefused(EdossierError):

@@ -20,7 +20,7 @@ from pebble import ProcessExpired, ProcessPool
 
 from ingest import forkserver
 from ingest.context import Context, init_worker, worker_context
-from ingest.errors import TimedOut
+from config.errors import TimedOut
 from ingest.jobs import JOBS
 from ingest.pipeline import Failure
 from ingest.queue import QUEUES, TableQueue

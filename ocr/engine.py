@@ -3,10 +3,8 @@ from __future__ import annotations
 
 import io
 import statistics
-import tempfile
 import unicodedata
 from dataclasses import dataclass, replace
-from pathlib import Path
 
 import numpy as np
 from PIL import Image
@@ -40,18 +38,16 @@ def recognise(gray: np.ndarray, dpi: int, options: OcrOptions, pdf: bool = True,
               keep: np.ndarray | None = None) -> OcrPage:
     """OCR a greyscale page. Tesseract reads a copy scaled down to `recognition_dpi` (its models read 10–16 pt
     print best there, and faster); word boxes come back in the page's own pixels, and the searchable PDF page is
-    the full-resolution image under tesseract's invisible text layer — `keep` (the colour page, same geometry)
-    when given, else the greyscale page."""
+    the full-resolution image under an invisible text layer of the lines read — `keep` (the colour page, same
+    geometry) when given, else the greyscale page."""
     scale = min(1.0, options.recognition_dpi / dpi)
     read_dpi = round(dpi * scale)
-    with tempfile.TemporaryDirectory(prefix="edossier-ocr-") as tmp:
-        image = Path(tmp) / "page.png"
-        _scaled(gray, scale).save(image, format="PNG", dpi=(read_dpi, read_dpi), compress_level=1)
-        run = tesseract.run(image, lang=options.languages, psm=options.psm, dpi=read_dpi, pdf=pdf,
-                            timeout=options.timeout, text_only=True)
-    layout = _rescaled(parse_tsv(run.tsv, gray.shape[1], gray.shape[0]), 1 / scale)
+    tsv = tesseract.read(_scaled(gray, scale), lang=options.languages, psm=options.psm, dpi=read_dpi,
+                         timeout=options.timeout)
+    layout = _rescaled(parse_tsv(tsv, gray.shape[1], gray.shape[0]), 1 / scale)
     kept = gray if keep is None else keep
-    page_pdf = pdfpage.searchable_page(jpeg_bytes(kept, dpi, options.jpeg_quality), dpi, run.pdf) if pdf else None
+    page_pdf = pdfpage.searchable_page(jpeg_bytes(kept, dpi, options.jpeg_quality), dpi, layout,
+                                       tesseract.glyphless_font()) if pdf else None
     engine = {"engine": "tesseract", "version": tesseract.version(), "languages": options.languages,
               "psm": options.psm, "dpi": read_dpi}
     return OcrPage(layout, mean_confidence(layout), page_pdf, engine)
@@ -96,11 +92,8 @@ def read_line(gray: np.ndarray, dpi: int, options: OcrOptions, scale: float = 1.
         picture = picture.resize((max(1, round(picture.width * scale)), max(1, round(picture.height * scale))),
                                  Image.Resampling.LANCZOS)
         dpi = max(72, round(dpi * scale))
-    with tempfile.TemporaryDirectory(prefix="edossier-ocr-") as tmp:
-        image = Path(tmp) / "line.png"
-        picture.save(image, format="PNG", dpi=(dpi, dpi))
-        run = tesseract.run(image, lang=options.languages, psm=7, dpi=dpi, pdf=False, timeout=options.timeout)
-    return parse_tsv(run.tsv, gray.shape[1], gray.shape[0]).text.replace("\n", "")
+    tsv = tesseract.read(picture, lang=options.languages, psm=7, dpi=dpi, timeout=options.timeout)
+    return parse_tsv(tsv, gray.shape[1], gray.shape[0]).text.replace("\n", "")
 
 
 def parse_tsv(tsv: str, width: int, height: int) -> PageLayout:

@@ -1,4 +1,4 @@
-"""A searchable PDF page: the kept page image under the invisible text layer tesseract wrote for a smaller copy."""
+"""A searchable PDF page: the kept page image under an invisible text layer made from the words read."""
 from __future__ import annotations
 
 import io
@@ -6,7 +6,10 @@ import struct
 
 import pikepdf
 
+from ocr.types import Line, PageLayout
+
 IMAGE = pikepdf.Name("/EdossierPage")
+FONT = pikepdf.Name("/EdossierText")
 
 
 COLOUR_SPACES = {1: pikepdf.Name.DeviceGray, 3: pikepdf.Name.DeviceRGB, 4: pikepdf.Name.DeviceCMYK}
@@ -24,26 +27,67 @@ def jpeg_frame(jpeg: bytes) -> tuple[int, int, int]:
     raise ValueError("no frame header in JPEG data")
 
 
-def searchable_page(jpeg: bytes, dpi: int, text_layer: bytes) -> bytes:
-    """One-page PDF: the JPEG (grey or colour, kept byte for byte) drawn at `dpi`, with the text-only page on top."""
+def searchable_page(jpeg: bytes, dpi: int, layout: PageLayout, font_program: bytes) -> bytes:
+    """One-page PDF: the JPEG (grey or colour, kept byte for byte) drawn at `dpi`, and over it each line's text,
+    invisible, stretched over the line's box (`layout` in the image's pixels). A line is one run of text as read,
+    with no space between Chinese characters, so a viewer's phrase search finds words and names."""
     width, height, components = jpeg_frame(jpeg)
-    pdf = pikepdf.open(io.BytesIO(text_layer))
-    page = pdf.pages[0]
     w_pt, h_pt = width * 72 / dpi, height * 72 / dpi
-    page.mediabox = pikepdf.Array([0, 0, w_pt, h_pt])
+    pdf = pikepdf.new()
+    lines = [line for line in layout.lines if line.text.strip()]
+    codes = {char: cid for cid, char in enumerate(sorted({c for line in lines for c in line.text}), start=1)}
     image = pikepdf.Stream(pdf, jpeg, Type=pikepdf.Name.XObject, Subtype=pikepdf.Name.Image, Width=width,
                            Height=height, ColorSpace=COLOUR_SPACES[components], BitsPerComponent=8,
                            Filter=pikepdf.Name.DCTDecode)
-    if "/Resources" not in page.obj:
-        page.obj.Resources = pikepdf.Dictionary()
-    if "/XObject" not in page.obj.Resources:
-        page.obj.Resources.XObject = pikepdf.Dictionary()
-    page.obj.Resources.XObject[IMAGE] = image
-    page.contents_add(pikepdf.Stream(pdf, f"q {w_pt:.4f} 0 0 {h_pt:.4f} 0 0 cm {IMAGE} Do Q\n".encode()),
-                      prepend=True)
+    resources = pikepdf.Dictionary(XObject=pikepdf.Dictionary({str(IMAGE): image}))
+    content = [f"q {w_pt:.4f} 0 0 {h_pt:.4f} 0 0 cm {IMAGE} Do Q"]
+    if lines:
+        resources.Font = pikepdf.Dictionary({str(FONT): _text_font(pdf, codes, font_program)})
+        content += ["BT 3 Tr"] + [_line_text(line, codes, 72 / dpi, h_pt) for line in lines] + ["ET"]
+    page = pikepdf.Dictionary(Type=pikepdf.Name.Page, MediaBox=pikepdf.Array([0, 0, w_pt, h_pt]),
+                              Resources=resources, Contents=pikepdf.Stream(pdf, "\n".join(content).encode()))
+    pdf.pages.append(pikepdf.Page(page))
     out = io.BytesIO()
-    pdf.save(out)
+    pdf.save(out, compress_streams=True)
     return out.getvalue()
+
+
+def _line_text(line: Line, codes: dict[str, int], pt_per_px: float, h_pt: float) -> str:
+    """Text-showing operators for one line: font size the line's height, scaled across to the line's width."""
+    text = line.text.strip()
+    size = max(1.0, line.height * pt_per_px)
+    stretch = 100 * line.width * pt_per_px / (len(text) * size)
+    x, y = line.left * pt_per_px, h_pt - (line.top + line.height) * pt_per_px
+    hex_codes = "".join(f"{codes[c]:04X}" for c in text)
+    return f"{FONT} {size:.2f} Tf {stretch:.2f} Tz 1 0 0 1 {x:.2f} {y:.2f} Tm <{hex_codes}> Tj"
+
+
+def _text_font(pdf: pikepdf.Pdf, codes: dict[str, int], font_program: bytes) -> pikepdf.Dictionary:
+    """A composite font whose every code draws the same empty glyph, 1 em wide, and maps back to its character."""
+    descriptor = pikepdf.Dictionary(
+        Type=pikepdf.Name.FontDescriptor, FontName=pikepdf.Name.GlyphLessFont, Flags=5,
+        FontBBox=pikepdf.Array([0, 0, 1000, 1000]), ItalicAngle=0, Ascent=1000, Descent=0, CapHeight=1000,
+        StemV=80, FontFile2=pikepdf.Stream(pdf, font_program))
+    glyph_map = pikepdf.Stream(pdf, b"\x00\x01" * (len(codes) + 1))       # every code → glyph 1
+    cid_font = pikepdf.Dictionary(
+        Type=pikepdf.Name.Font, Subtype=pikepdf.Name.CIDFontType2, BaseFont=pikepdf.Name.GlyphLessFont,
+        CIDSystemInfo=pikepdf.Dictionary(Registry="Adobe", Ordering="Identity", Supplement=0),
+        FontDescriptor=descriptor, DW=1000, CIDToGIDMap=glyph_map)
+    return pikepdf.Dictionary(
+        Type=pikepdf.Name.Font, Subtype=pikepdf.Name.Type0, BaseFont=pikepdf.Name.GlyphLessFont,
+        Encoding=pikepdf.Name("/Identity-H"), DescendantFonts=pikepdf.Array([cid_font]),
+        ToUnicode=pikepdf.Stream(pdf, _to_unicode(codes)))
+
+
+def _to_unicode(codes: dict[str, int]) -> bytes:
+    pairs = [f"<{cid:04X}> <{char.encode('utf-16-be').hex().upper()}>" for char, cid in codes.items()]
+    blocks = [pairs[i:i + 100] for i in range(0, len(pairs), 100)]
+    body = "\n".join(f"{len(b)} beginbfchar\n" + "\n".join(b) + "\nendbfchar" for b in blocks)
+    return ("/CIDInit /ProcSet findresource begin\n12 dict begin\nbegincmap\n"
+            "/CIDSystemInfo << /Registry (Adobe) /Ordering (UCS) /Supplement 0 >> def\n"
+            "/CMapName /Adobe-Identity-UCS def\n/CMapType 2 def\n"
+            "1 begincodespacerange\n<0000> <FFFF>\nendcodespacerange\n"
+            f"{body}\nendcmap\nCMapName currentdict /CMap defineresource pop\nend\nend\n").encode("ascii")
 
 
 def page_image(page_pdf: bytes) -> bytes:

@@ -1,57 +1,87 @@
-"""Thin adapter around the tesseract program (through pytesseract): arguments in, files out, typed errors."""
+"""Thin adapter around the tesseract library (through tesserocr): one engine per language kept loaded in each worker
+process, so a page pays for recognition and not for loading the model again; images in, TSV out, typed errors.
+Language data comes from the system's tessdata folder (Debian's `tesseract-ocr-*` packages)."""
 from __future__ import annotations
 
 import functools
 import os
-from dataclasses import dataclass
+import time
 from pathlib import Path
 
-import pytesseract
+from PIL import Image
 
-from ingest.errors import MissingDependency, OcrFailed, TimedOut
+from config.errors import MissingDependency, OcrFailed, TimedOut
+
+TESSDATA_FOLDERS = ("/usr/share/tesseract-ocr/5/tessdata", "/usr/share/tesseract-ocr/4.00/tessdata",
+                    "/usr/share/tessdata", "/usr/local/share/tessdata")
+TSV_HEADER = "level\tpage_num\tblock_num\tpar_num\tline_num\tword_num\tleft\ttop\twidth\theight\tconf\ttext\n"
+INSTALL = "run `apt-get install tesseract-ocr tesseract-ocr-chi-sim` (the README's quick start does it)"
 
 
-@dataclass(frozen=True)
-class TesseractRun:
-    """What tesseract wrote for one image: the TSV of words and, if asked, a one-page searchable PDF."""
-    tsv: str
-    pdf: bytes | None
+@functools.cache
+def _library():
+    """tesserocr, imported on first use: the library's OpenMP runtime reads OMP_THREAD_LIMIT when it loads, and a
+    worker sets that (ocr.omp_thread_limit) as it starts, after the fork server has imported this module."""
+    import tesserocr
+    return tesserocr
+
+
+@functools.cache
+def tessdata() -> str:
+    """The folder with the language data: TESSDATA_PREFIX when set, else the first system folder that exists."""
+    candidates = [os.environ["TESSDATA_PREFIX"]] if os.environ.get("TESSDATA_PREFIX") else list(TESSDATA_FOLDERS)
+    for folder in candidates:
+        if Path(folder).is_dir():
+            return folder.rstrip("/") + "/"
+    raise MissingDependency(f"tesseract language data not found (looked in {', '.join(candidates)}): {INSTALL}")
 
 
 @functools.cache
 def version() -> str:
-    try:
-        return str(pytesseract.get_tesseract_version())
-    except pytesseract.TesseractNotFoundError as exc:
-        raise MissingDependency("tesseract is not installed: run `apt-get install tesseract-ocr "
-                                "tesseract-ocr-chi-sim` (the README's quick start does it)") from exc
+    return _library().tesseract_version().split()[1]
 
 
 @functools.cache
 def languages() -> frozenset[str]:
-    return frozenset(pytesseract.get_languages(config=""))
+    return frozenset(_library().get_languages(tessdata())[1])
 
 
 def check_languages(spec: str) -> None:
     missing = [lang for lang in spec.split("+") if lang not in languages()]
     if missing:
-        raise MissingDependency(f"tesseract language data missing: {', '.join(missing)}; install "
+        raise MissingDependency(f"tesseract language data missing in {tessdata()}: {', '.join(missing)}; install "
                                 + " ".join(f"tesseract-ocr-{m.replace('_', '-')}" for m in missing))
 
 
-def run(image: Path, *, lang: str, psm: int, dpi: int, pdf: bool, timeout: float,
-        text_only: bool = False) -> TesseractRun:
-    """OCR one image file; the PDF is the image with an invisible text layer, or only the text layer."""
-    base = image.with_suffix("")
-    config = f"--psm {psm} --dpi {dpi} -c tessedit_create_tsv=1" + (" -c textonly_pdf=1" if text_only else "")
-    os.environ.setdefault("OMP_THREAD_LIMIT", "1")
+@functools.cache
+def _engine(lang: str):
+    """This process's engine for `lang`, loaded once (a worker reads page after page with it)."""
+    library = _library()
     try:
-        pytesseract.pytesseract.run_tesseract(str(image), str(base), "pdf" if pdf else "", lang, config,
-                                              timeout=timeout)
-    except pytesseract.TesseractError as exc:
-        raise OcrFailed(f"tesseract failed: {exc.message.strip()[:300]}") from exc
-    except RuntimeError as exc:  # pytesseract's only other RuntimeError here: it killed tesseract at the timeout
-        raise TimedOut(f"OCR stopped after {timeout:.0f} s on one page") from exc
-    tsv = base.with_suffix(".tsv").read_text(encoding="utf-8")
-    pdf_bytes = base.with_suffix(".pdf").read_bytes() if pdf else None
-    return TesseractRun(tsv, pdf_bytes)
+        return library.PyTessBaseAPI(path=tessdata(), lang=lang, oem=library.OEM.DEFAULT)
+    except RuntimeError as exc:
+        check_languages(lang)
+        raise OcrFailed(f"tesseract could not start with {lang}: {exc}") from exc
+
+
+def read(image: Image.Image, *, lang: str, psm: int, dpi: int, timeout: float) -> str:
+    """OCR one image: tesseract's TSV of blocks, lines and words (with a header line), boxes in its pixels."""
+    api = _engine(lang)
+    api.SetPageSegMode(psm)
+    api.SetImage(image)
+    api.SetSourceResolution(dpi)
+    started = time.monotonic()
+    if not api.Recognize(timeout=int(timeout * 1000)):
+        if time.monotonic() - started >= timeout * 0.95:
+            raise TimedOut(f"OCR stopped after {timeout:.0f} s on one page")
+        raise OcrFailed("tesseract could not read the image")
+    return TSV_HEADER + api.GetTSVText(0)
+
+
+@functools.cache
+def glyphless_font() -> bytes:
+    """The font tesseract itself puts under invisible text: one empty glyph, shipped with its language data."""
+    path = Path(tessdata()) / "pdf.ttf"
+    if not path.is_file():
+        raise MissingDependency(f"{path} is missing (tesseract's glyphless font): {INSTALL}")
+    return path.read_bytes()

@@ -4,7 +4,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-APT_PACKAGES=(tesseract-ocr tesseract-ocr-chi-sim tesseract-ocr-eng fonts-wqy-microhei fonts-arphic-uming)
+# tesserocr is built against the system's libtesseract (the same engine as the `tesseract` program and its
+# language data), so the build needs its headers and a compiler.
+APT_PACKAGES=(tesseract-ocr tesseract-ocr-chi-sim tesseract-ocr-eng fonts-wqy-microhei fonts-arphic-uming
+              libtesseract-dev libleptonica-dev pkg-config g++)
 if [[ "${1:-}" == "--test" ]]; then
   APT_PACKAGES+=(poppler-utils)
 fi
@@ -30,4 +33,4 @@ if [[ ! -x .venv/bin/python ]]; then
     $SUDO apt-get install -y -qq python3-venv >/dev/null && "$PYTHON" -m venv .venv; }
 fi
 .venv/bin/python -m pip install -q --upgrade pip >/dev/null
-.venv/bin/python -m pip install -q -e ".[test]"
+.venv/bin/python -m pip install -q --no-binary tesserocr -e ".[test]"

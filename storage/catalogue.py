@@ -182,6 +182,7 @@ leases = Table(
     Column("name", Text, primary_key=True),
     Column("owner", Text, nullable=False),
     Column("expires_at", Float, nullable=False),
+    Column("wanted", Boolean, nullable=False, default=False),   # someone found it taken and is waiting for it
 )
 
 Index("ix_entries_stack", entries.c.stack_id, entries.c.seq)
@@ -282,6 +283,8 @@ class Catalogue:
         if "files" in names and "entries" not in names:
             raise OutdatedCatalogue(f"the catalogue at {url} was written by an earlier version of edossier; "
                                     "start from a new EDOSSIER_HOME (the original files are kept where they were)")
+        if "leases" in names and "wanted" not in {c["name"] for c in inspect(self.engine).get_columns("leases")}:
+            leases.drop(self.writer)            # leases are held for seconds: an earlier layout's are dropped
         metadata.create_all(self.engine)
 
     def dispose(self) -> None:
@@ -677,6 +680,7 @@ class Catalogue:
 
     # leases: single-flight work across processes and machines ----------------------------------------------
     def take_lease(self, name: str, owner: str, seconds: float) -> bool:
+        """Take or renew the lease; when another owner holds it, note that it is wanted, so its release says so."""
         now = time.time()
         with self.writer.begin() as conn:
             taken = conn.execute(update(leases).where((leases.c.name == name) & (
@@ -685,14 +689,19 @@ class Catalogue:
                 return True
             try:
                 with conn.begin_nested():
-                    conn.execute(insert(leases).values(name=name, owner=owner, expires_at=now + seconds))
+                    conn.execute(insert(leases).values(name=name, owner=owner, expires_at=now + seconds,
+                                                       wanted=False))
                 return True
             except IntegrityError:
+                conn.execute(update(leases).where(leases.c.name == name).values(wanted=True))
                 return False
 
-    def release_lease(self, name: str, owner: str) -> None:
+    def release_lease(self, name: str, owner: str) -> bool:
+        """Give the lease up; True when someone else asked for it meanwhile (they wait to be queued again)."""
         with self.writer.begin() as conn:
-            conn.execute(delete(leases).where((leases.c.name == name) & (leases.c.owner == owner)))
+            wanted = conn.execute(delete(leases).where((leases.c.name == name) & (leases.c.owner == owner))
+                                  .returning(leases.c.wanted)).scalar()
+        return bool(wanted)
 
     # tokens --------------------------------------------------------------------------------------------------
     def add_token(self, name: str, role: str, token: str) -> None:

@@ -11,6 +11,8 @@ from pathlib import Path
 import pytest
 from shared import SAMPLES, missing
 
+os.environ.setdefault("OMP_THREAD_LIMIT", "1")    # before tesseract's OpenMP runtime loads, as a worker does
+
 ROOT = Path(__file__).resolve().parents[1]
 
 

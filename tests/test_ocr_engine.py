@@ -47,3 +47,22 @@ def test_words_join_without_spaces_next_to_chinese():
     assert join_words(["民事", "判决", "书"]) == "民事判决书"
     assert join_words(["2023", "年"]) == "2023年"
     assert join_words(["page", "1"]) == "page 1"
+
+
+def test_the_text_layer_finds_chinese_phrases_as_printed(tmp_path):
+    """pdftotext (as a viewer's search) reads each line as printed, with no spaces between Chinese characters: the
+    title, 诉讼请求 and the parties' full names are found as phrases."""
+    import shutil
+    import subprocess
+    assert shutil.which("pdftotext"), "pdftotext missing: scripts/setup.sh installs poppler-utils"
+    case = civil_case(random.Random(8), make_court(random.Random(8)))
+    complaint = next(d for d in case.documents if d.type_code == "COMPLAINT")
+    page = render_page(complaint.pages[0])
+    result = recognise(page.image, 300, OcrOptions(recognition_dpi=150))
+    (tmp_path / "page.pdf").write_bytes(result.pdf)
+    text = subprocess.run(["pdftotext", str(tmp_path / "page.pdf"), "-"], capture_output=True, text=True,
+                          check=True).stdout
+    lines = complaint.pages[0].lines
+    plaintiff, defendant = (lines[i].text.split("：", 1)[1].split("，")[0] for i in (1, 3))
+    for phrase in ("民事起诉状", "诉讼请求", plaintiff, f"判令被告{defendant}"):
+        assert phrase in text, (phrase, text[:400])

@@ -196,10 +196,10 @@ def test_prepare_does_only_what_it_is_asked(english_page):
 # --- a real skewed scan, read by tesseract -------------------------------------------------------------------
 
 def _confident_words(gray: np.ndarray, dpi: int) -> int:
-    import pytesseract
-    data = pytesseract.image_to_data(Image.fromarray(gray), lang="eng", config=f"--psm 3 --dpi {dpi}",
-                                     output_type=pytesseract.Output.DICT)
-    return sum(1 for text, conf in zip(data["text"], data["conf"]) if text.strip() and float(conf) > 60)
+    from ocr import tesseract
+    tsv = tesseract.read(Image.fromarray(gray), lang="eng", psm=3, dpi=dpi, timeout=120)
+    words = [row.split("\t") for row in tsv.splitlines()[1:]]
+    return sum(1 for cells in words if len(cells) == 12 and cells[11].strip() and float(cells[10]) > 60)
 
 
 def test_deskewing_a_skewed_scan_lets_tesseract_read_more_words(scans):
