@@ -105,6 +105,20 @@ def _case_of(group: _Open, stack_case: str | None, routed: str | None) -> str | 
     return found[0].text if found else routed
 
 
+OWN_NUMBER_LINES = 8     # a document prints its own case number near its top, on a line of its own
+
+
+def _own_case_number(text: str) -> str | None:
+    """The case number a page prints as its own (a line near the top holding only it, perhaps after 案号);
+    numbers cited inside sentences (the judgment an enforcement rests on) are not the page's own."""
+    for line in text.splitlines()[:OWN_NUMBER_LINES]:
+        bare = line.strip().removeprefix("案号").strip(" :：")
+        number = parse_case_number(bare) if bare else None
+        if number is not None:
+            return number.text
+    return None
+
+
 def _draft(group: _Open, case_no: str | None, taxonomy: Taxonomy, review_below: float) -> DocumentDraft:
     first = group.pages[0]
     text = "\n".join(p.text for p in group.pages)
@@ -115,7 +129,11 @@ def _draft(group: _Open, case_no: str | None, taxonomy: Taxonomy, review_below: 
     copy = untitled_type(first.text) if first.title is None else None
     title = first.title or (copy[1] if copy else doc_type.name if doc_type else "未识别材料")
     reasons = [guess.reason] + ([] if case_no else ["no case number: route it by hand"])
-    review = guess.confidence < review_below or case_no is None
+    printed = _own_case_number(first.text)
+    differs = bool(case_no and printed and printed != case_no)
+    if differs:
+        reasons.append(f"the page prints case number {printed}, filed under {case_no}: check which is right")
+    review = guess.confidence < review_below or case_no is None or differs
     return DocumentDraft(
         tuple(p.page_id for p in group.pages), guess.code, title, round(guess.confidence, 3), volume, case_no,
         review, "; ".join(r for r in reasons if r), group.separator_page_id,

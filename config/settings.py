@@ -131,6 +131,15 @@ def _environment_overrides(env: Mapping[str, str]) -> dict:
     return overrides
 
 
+def _plain(error: dict) -> str:
+    """One validation error in plain words: the key, what it should be, what it was."""
+    key = ".".join(str(part) for part in error["loc"])
+    expected = error["msg"].removeprefix("Value error, ").removeprefix("Input should be ")
+    if error["type"] == "extra_forbidden":
+        return f"  {key}: no such setting (see config/defaults.yaml for the settings there are)"
+    return f"  {key}: should be {expected}; got {error.get('input')!r}"
+
+
 def load_settings(path: Path | None = None, env: Mapping[str, str] | None = None,
                   **overrides: object) -> Settings:
     """Defaults, then the file named by `path` or EDOSSIER_CONFIG, then the environment, then keyword overrides."""
@@ -144,5 +153,6 @@ def load_settings(path: Path | None = None, env: Mapping[str, str] | None = None
     try:
         settings = Settings.model_validate(data)
     except ValidationError as exc:
-        raise SettingsError(f"invalid settings: {exc}") from exc
+        source = f"settings file {extra}" if extra is not None else "settings"
+        raise SettingsError(f"invalid {source}:\n" + "\n".join(_plain(e) for e in exc.errors())) from exc
     return settings.model_copy(update={"home": Path(settings.home).expanduser().resolve()})

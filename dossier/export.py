@@ -99,7 +99,9 @@ def export_case(ctx, case_no: str, out: Path) -> CaseExport:
     for volume in ("ZJ", "FJ"):
         ordered = _binding_order([d for d in documents if d["volume"] == volume], taxonomy, family, volume)
         if ordered:
-            result = _write_volume(ctx, case_no, volume, family, ordered, pages, taxonomy, out / f"{volume}.pdf")
+            left_out = _left_out(ctx, case_no) if volume == "ZJ" else ()
+            result = _write_volume(ctx, case_no, volume, family, ordered, pages, taxonomy, out / f"{volume}.pdf",
+                                   left_out)
             volumes.append((volume, ordered, result))
     manifest = build_manifest(ctx, case_no, family, volumes, pages, taxonomy)
     _write_json(out / "manifest.json", manifest)
@@ -121,11 +123,25 @@ def _binding_order(documents: list[dict], taxonomy: Taxonomy, family: str, volum
                                             d["received_order"], d["id"]))
 
 
-def _write_volume(ctx, case_no, volume, family, documents, pages, taxonomy, path: Path) -> VolumeResult:
+LEFT_OUT_REASONS = {"blank": "空白页（扫描件背面等无内容页）", "separator": "分隔页（扫描用，不属卷宗材料）",
+                    "failed": "未能数字化的页（在隔离区待处理）"}
+
+
+def _left_out(ctx, case_no: str) -> tuple[tuple[str, int], ...]:
+    """Why pages of the case are not in its volumes, with counts, for the 备考表."""
+    counts: dict[str, int] = {}
+    for row in ctx.catalogue.excluded_pages(case_no):
+        why = "failed" if row["error"] else row["role"]
+        counts[why] = counts.get(why, 0) + 1
+    return tuple((LEFT_OUT_REASONS.get(why, why), n) for why, n in sorted(counts.items()))
+
+
+def _write_volume(ctx, case_no, volume, family, documents, pages, taxonomy, path: Path,
+                  left_out: tuple[tuple[str, int], ...] = ()) -> VolumeResult:
     entries = tuple(_entry(ctx, d, pages, taxonomy) for d in documents)
     spec = VolumeSpec(case_no=case_no, volume=volume, court=ctx.settings.dossier.court, cause="",
                       case_family_label=FAMILY_LABELS.get(family, family), documents=entries,
-                      produced_on=date.today())
+                      produced_on=date.today(), left_out=left_out)
     return assemble_volume(spec, path)
 
 

@@ -38,6 +38,7 @@ class VolumeSpec:
     documents: tuple[DocumentEntry, ...]
     produced_on: date
     retention: str = "永久"
+    left_out: tuple[tuple[str, int], ...] = ()   # (why, pages) of the case's pages not bound: blanks, sheets
 
     def __post_init__(self) -> None:
         if self.volume not in VOLUME_NAMES:

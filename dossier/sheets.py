@@ -289,7 +289,8 @@ def _escape(text: str) -> str:
 # ---------------------------------------------------------------- remarks sheet (备考表)
 
 def remarks_pdf(spec: VolumeSpec) -> bytes:
-    """备考表: "本卷共 N 件 M 页", a note on unnumbered material, blanks for 立卷人, 检查人 and 立卷时间."""
+    """备考表: "本卷共 N 件 M 页", a note on unnumbered material, the scanned pages not bound (blank backsides,
+    separator sheets, pages that failed) with their counts, blanks for 立卷人, 检查人 and 立卷时间."""
     buffer = io.BytesIO()
     canvas = _canvas(buffer, f"{spec.case_no} {spec.volume_name} 备考表")
     _title(canvas, "备考表", PAGE_H - 25 * mm)
@@ -316,6 +317,14 @@ def _remarks_text(canvas: Canvas, spec: VolumeSpec, x: float, y: float) -> None:
         canvas.drawString(x, y - 10 * mm, f"其中不编页号材料 {len(unnumbered)} 件 {pages} 页，见卷内目录备注。")
     canvas.setFont(HEI, 12)
     canvas.drawString(x, y - 24 * mm, "说明：")
+    canvas.setFont(SONG, 12)
+    line = y - 34 * mm
+    if spec.left_out:
+        total = sum(n for _, n in spec.left_out)
+        canvas.drawString(x, line, f"本案扫描所得另有 {total} 页未装订入卷：")
+        for why, n in spec.left_out:
+            line -= 8 * mm
+            canvas.drawString(x + 8 * mm, line, f"{why} {n} 页；")
 
 
 def _remarks_signatures(canvas: Canvas, x: float, y: float) -> None:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import getpass
+import logging
 import sys
 import time
 from contextlib import contextmanager
@@ -24,8 +25,9 @@ from ingest.forkserver import start_early
 # processes' fork server has been started: it imports them too, at the same time, on another core.
 QUEUE_NAMES = ("assemble", "classify", "inspect", "ocr")
 
+log = logging.getLogger("edossier.cli")
 console = Console(stderr=True)
-out = Console()
+out = Console() if sys.stdout.isatty() else Console(width=4096)     # into a file or a pipe: lines are not wrapped
 
 EXIT_CODES_HELP = """\b
 Exit codes: 0 all done · 1 internal error (logged with its traceback; the work is left pending) ·
@@ -40,16 +42,27 @@ class State:
         self.config, self.overrides, self._ctx = config, overrides, None
         self.jobs = jobs
 
-    def context(self, jobs: int | None = None):
+    def context(self, jobs: int | None = None, *, reading: bool = False):
+        """The command's context. A command that only reads (`reading`) never creates the data folder: with no
+        catalogue there it says where it looked."""
         if self._ctx is None:
             extra = dict(self.overrides)
             if jobs:
                 extra["queue"] = {"workers": jobs}
             settings = load_settings(self.config, **extra)
+            if reading:
+                _require_catalogue(settings)
             logs.configure(settings.home)
             from ingest.context import build_context
             self._ctx = build_context(settings)
         return self._ctx
+
+
+def _require_catalogue(settings) -> None:
+    url = settings.catalogue_url
+    if url.startswith("sqlite:///") and not Path(url.removeprefix("sqlite:///")).is_file():
+        raise NotFound(f"no catalogue in {settings.home}: nothing has been digitised there yet. Point to the "
+                       "data folder with --home DIR or EDOSSIER_HOME=DIR (the default is ./edossier-data).")
 
 
 @click.group(epilog=EXIT_CODES_HELP)
@@ -93,7 +106,20 @@ def backlog(state: State, folder: Path, jobs, manifest, password, out_dir, no_wa
     ctx = state.context(jobs)
     found = discover(folder, read_manifest(manifest) if manifest else None,
                      strict=ctx.settings.classify.strict_case_numbers)
+    _require_supported_files(folder, [path for pile in found for path in pile.files])
     _run(ctx, found, "backlog", password, out_dir, no_wait, as_json)
+
+
+def _require_supported_files(folder: Path, files: list[Path]) -> None:
+    """A backlog with nothing to digitise is a mistake worth saying at once (a wrong folder, an unmounted share)."""
+    from ingest.sniff import ACCEPTED, sniff
+    if not files:
+        raise click.UsageError(f"no files in {folder}: nothing to digitise (is it the right folder?)")
+    for path in files:
+        with path.open("rb") as handle:
+            if sniff(handle.read(1024))[0] is not None:
+                return
+    raise click.UsageError(f"none of the {len(files)} files in {folder} is of a supported type ({ACCEPTED})")
 
 
 @cli.command(name="import", epilog=EXIT_CODES_HELP)
@@ -128,16 +154,20 @@ def _run(ctx, found, kind, password, out_dir, no_wait, as_json) -> None:
     from ingest import batch
     from ingest.checks import check_runtime
     check_runtime(ctx.settings)
-    with _local_workers(ctx, not no_wait):
+    files = sum(len(pile.files) for pile in found)
+    log.info("run started: %s of %d files in %d stacks (%s)", kind, files, len(found), " ".join(sys.argv[1:]))
+    with _local_workers(ctx, not no_wait, kind):
         submission = batch.submit(ctx, found, kind=kind, client=_client(), password=password)
         if no_wait:
+            log.info("run ended: %s accepted %d new files, %d already received; not waiting", kind,
+                     submission.files_new, submission.files_known)
             _print_accepted(submission, as_json)
             return
-        _watch_and_report(ctx, submission, out_dir, as_json)
+        _watch_and_report(ctx, submission, out_dir, as_json, kind)
 
 
 @contextmanager
-def _local_workers(ctx, wanted: bool):
+def _local_workers(ctx, wanted: bool, kind: str = "run"):
     """Workers on this machine while the command runs (on the in-process default); Ctrl-C stops them, and the
     same command run again resumes."""
     from ingest.runner import local_runner
@@ -147,6 +177,7 @@ def _local_workers(ctx, wanted: bool):
             runner.start()
         yield
     except KeyboardInterrupt:
+        log.info("run interrupted: %s stopped by the operator; finished pages kept, the rest resumes on rerun", kind)
         console.print("[yellow]interrupted[/]: finished pages are kept; run the same command again to resume.")
         sys.exit(ExitCode.interrupted)
     finally:
@@ -154,13 +185,17 @@ def _local_workers(ctx, wanted: bool):
             runner.stop()
 
 
-def _watch_and_report(ctx, submission, out_dir, as_json) -> None:
+def _watch_and_report(ctx, submission, out_dir, as_json, kind: str) -> None:
     from ingest import batch
     with _progress_bar() as bar:
         batch.watch(ctx, submission.stack_ids, bar)
     report = batch.report(ctx, submission, out_dir or ctx.settings.home / "dossiers")
     _print_report(report, as_json)
-    sys.exit(_exit_code(report))
+    code = _exit_code(report)
+    log.info("run ended: %s, %d new files, %d pages digitised, %d failed, %d quarantined, %d internal errors, "
+             "%d documents unrouted; exit %d", kind, report.files_new, report.pages_done, report.pages_failed,
+             len(report.quarantined), len(report.incidents), report.unrouted_documents, code)
+    sys.exit(code)
 
 
 def _print_accepted(submission, as_json: bool) -> None:
@@ -271,7 +306,8 @@ def status(state: State, case_no: str | None, as_json: bool) -> None:
       edossier status "（2024）浙0803民初1234号" --json
     """
     from ingest.reports import case_status, overall_status
-    ctx = state.context()
+    ctx = state.context(reading=True)
+    case_no = _normal_case_no(case_no) if case_no else None
     data = case_status(ctx, case_no) if case_no else overall_status(ctx)
     if data is None:
         raise NotFound(f"no case {case_no} in the catalogue")
@@ -297,9 +333,8 @@ def export(state: State, case_no: str, out_dir: Path) -> None:
     """
     from dossier.export import copy_out
     from ingest.checks import check_runtime
-    ctx = state.context()
-    number = parse_case_number(case_no, strict=False)
-    case_no = number.text if number else case_no
+    ctx = state.context(reading=True)
+    case_no = _normal_case_no(case_no)
     if ctx.catalogue.case(case_no) is None:
         raise NotFound(f"no case {case_no} in the catalogue (see `edossier status`)")
     check_runtime(ctx.settings)
@@ -310,9 +345,20 @@ def export(state: State, case_no: str, out_dir: Path) -> None:
 
 
 # quarantine --------------------------------------------------------------------------------------------------------
-@cli.group(epilog=EXIT_CODES_HELP)
-def quarantine() -> None:
-    """Files and pages that could not be digitised, with the reason; retry them once fixed."""
+@cli.group(epilog=EXIT_CODES_HELP, invoke_without_command=True)
+@click.pass_context
+def quarantine(ctx: click.Context) -> None:
+    """Files and pages that could not be digitised, with the reason; retry them once fixed.
+    With no sub-command, lists what is open.
+
+    \b
+    Example:
+      edossier quarantine
+      edossier quarantine show 3
+      edossier quarantine retry 3 --case "（2024）浙0803民初1234号"
+    """
+    if ctx.invoked_subcommand is None:
+        ctx.invoke(quarantine_list)
 
 
 @quarantine.command(name="list")
@@ -321,7 +367,7 @@ def quarantine() -> None:
 @click.pass_obj
 def quarantine_list(state: State, show_all: bool, as_json: bool) -> None:
     """List quarantined files.  Example: edossier quarantine list --json"""
-    items = state.context().catalogue.quarantine_items(None if show_all else "open")
+    items = state.context(reading=True).catalogue.quarantine_items(None if show_all else "open")
     if as_json:
         out.print_json(data=[_public_item(i) for i in items])
         return
@@ -334,19 +380,38 @@ def quarantine_list(state: State, show_all: bool, as_json: bool) -> None:
     out.print(table)
 
 
+def _normal_case_no(text: str) -> str:
+    """A case number as the catalogue writes it (full-width brackets and digits, spaces) whatever was typed."""
+    number = parse_case_number(text, strict=False)
+    return number.text if number else text.strip()
+
+
 def _public_item(item: dict) -> dict:
     return {k: (mask_text(v) if k in ("reason", "name", "source_path", "note") and v else v) for k, v in item.items()}
 
 
 @quarantine.command(name="show")
 @click.argument("item_id", type=int)
+@click.option("--json", "as_json", is_flag=True, help="JSON on stdout, for scripts.")
 @click.pass_obj
-def quarantine_show(state: State, item_id: int) -> None:
+def quarantine_show(state: State, item_id: int, as_json: bool) -> None:
     """Show one quarantined item.  Example: edossier quarantine show 3"""
-    item = state.context().catalogue.quarantine_item(item_id)
+    item = state.context(reading=True).catalogue.quarantine_item(item_id)
     if item is None:
         raise NotFound(f"no quarantine item {item_id}")
-    out.print_json(data=_public_item(item))
+    public = _public_item(item)
+    if as_json:
+        out.print_json(data=public)
+        return
+    table = Table(title=f"Quarantine item {item_id}", show_header=False)
+    table.add_column("field", style="bold", no_wrap=True)
+    table.add_column("value", overflow="fold")
+    for key, value in public.items():
+        if value is None or value == "":
+            continue
+        table.add_row(key, _when(value) if key.endswith("_at") and isinstance(value, float) else str(value))
+    out.print(table)
+    out.print(f"retry it with: edossier quarantine retry {item_id}")
 
 
 @quarantine.command(name="retry", epilog=EXIT_CODES_HELP)
@@ -369,12 +434,12 @@ def quarantine_retry(state: State, item_id: int, password, case_no, no_wait, as_
     from ingest.retry import retry_item
     ctx = state.context()
     check_runtime(ctx.settings)
-    with _local_workers(ctx, not no_wait):
+    with _local_workers(ctx, not no_wait, "quarantine retry"):
         submission = retry_item(ctx, item_id, password=password, case_no=case_no, client=_client())
         if no_wait:
             _print_accepted(submission, as_json)
             return
-        _watch_and_report(ctx, submission, None, as_json)
+        _watch_and_report(ctx, submission, None, as_json, "quarantine retry")
 
 
 # worker / serve / token --------------------------------------------------------------------------------------------
@@ -506,7 +571,8 @@ def _when(at: float | None) -> str:
 # coversheet / samples ----------------------------------------------------------------------------------------------
 @cli.command(epilog=EXIT_CODES_HELP)
 @click.option("--case", "case_no", required=True, help="Case number, e.g. （2024）浙0803民初1234号.")
-@click.option("--type", "type_code", required=True, help="Document type code from config/taxonomy.yaml, e.g. COMPLAINT.")
+@click.option("--type", "type_code", required=True,
+              help="Document type: its code or Chinese name from config/taxonomy.yaml, e.g. COMPLAINT or 民事起诉状.")
 @click.option("--volume", type=click.Choice(["ZJ", "FJ"]), default="ZJ", show_default=True)
 @click.option("--out", "out_file", required=True, type=click.Path(path_type=Path, dir_okay=False))
 def coversheet(case_no: str, type_code: str, volume: str, out_file: Path) -> None:
@@ -524,28 +590,45 @@ def coversheet(case_no: str, type_code: str, volume: str, out_file: Path) -> Non
     if number is None:
         raise click.BadParameter(f"'{case_no}' is not a valid case number", param_hint="--case")
     taxonomy = Taxonomy.load()
-    if type_code not in taxonomy.codes:
-        raise click.BadParameter(f"unknown type {type_code!r}; known: {', '.join(sorted(taxonomy.codes))}",
-                                 param_hint="--type")
+    type_code = _type_code(taxonomy, type_code)
     out_file.write_bytes(coversheet_pdf(number.text, type_code, taxonomy.get(type_code).name, volume))
     out.print(f"separator sheet for {number.text} / {type_code} / {volume}: {out_file}")
+
+
+def _type_code(taxonomy, given: str) -> str:
+    """A document type by its code in any case (complaint, COMPLAINT) or by its Chinese name (民事起诉状)."""
+    wanted = given.strip()
+    for code in taxonomy.codes:
+        if wanted.upper() == code or wanted in taxonomy.get(code).name.split("/"):
+            return code
+    known = "; ".join(f"{code} {taxonomy.get(code).name}" for code in taxonomy.codes)
+    raise click.BadParameter(f"unknown type {given!r}; known types: {known}", param_hint="--type")
 
 
 @cli.command(epilog=EXIT_CODES_HELP)
 @click.argument("folder", type=click.Path(path_type=Path, file_okay=False))
 @click.option("--seed", default=7, show_default=True, help="Same seed, same pages.")
-@click.option("--cases", default=3, show_default=True, type=click.IntRange(1, 50))
-def samples(folder: Path, seed: int, cases: int) -> None:
+@click.option("--cases", default=3, show_default=True, type=click.IntRange(2, 50),
+              help="How many cases (at least 2: one civil, one enforcement).")
+@click.option("--demo", is_flag=True, help="Also put in, on purpose, one damaged scan (it goes to quarantine) and "
+                                           "one notice filed in the wrong case's folder (flagged for review).")
+def samples(folder: Path, seed: int, cases: int, demo: bool) -> None:
     """Generate a synthetic backlog of court paper (invented parties, valid-checksum fake IDs,
     scan-like degradation) to try the product on.
 
     \b
     Example:
       edossier samples ./demo-backlog && edossier backlog ./demo-backlog
+      edossier samples ./demo-backlog --demo
     """
-    from synth.backlog import make_backlog
-    make_backlog(folder, seed=seed, cases=cases)
+    from synth.backlog import add_demo_problems, make_backlog
+    if folder.exists() and any(folder.iterdir()):
+        raise click.UsageError(f"{folder} is not empty: give a new or empty folder for the samples")
+    truth = make_backlog(folder, seed=seed, cases=cases)
     out.print(f"synthetic backlog written to {folder}")
+    if demo:
+        for problem in add_demo_problems(folder, truth):
+            out.print(f"on purpose, {problem.kind}: {problem.path} ({problem.note})")
 
 
 def main() -> None:

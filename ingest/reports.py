@@ -1,20 +1,23 @@
 """Status reports from the catalogue: per case and overall, as data (for --json) and as tables."""
 from __future__ import annotations
 
+from rich.cells import cell_len
 from rich.table import Table
 
 from classify.identifiers import mask_text
+from classify.taxonomy import Taxonomy
 
 
 def case_status(ctx, case_no: str) -> dict | None:
+    """A case's pages and documents; a case whose files are received but not classified yet is shown too."""
     case = ctx.catalogue.case(case_no)
-    if case is None:
+    if case is None and case_no not in ctx.catalogue.routed_case_numbers():
         return None
     documents = ctx.catalogue.documents_of_case(case_no)
     counts = ctx.catalogue.case_page_counts(case_no)
     received = sum(counts.get(s, 0) for s in ("done", "pending", "failed"))
     return {
-        "case_no": case_no, "family": case["family"],
+        "case_no": case_no, "family": case["family"] if case else _family(case_no),
         "pages": {"received": received, "digitised": counts.get("done", 0), "pending": counts.get("pending", 0),
                   "failed": counts.get("failed", 0), "blank": counts.get("blank", 0),
                   "separator": counts.get("separator", 0)},
@@ -26,9 +29,14 @@ def case_status(ctx, case_no: str) -> dict | None:
     }
 
 
+def _family(case_no: str) -> str:
+    from dossier.export import family_of
+    return family_of(case_no, Taxonomy.load())
+
+
 def overall_status(ctx) -> dict:
     cases = []
-    for case_no in ctx.catalogue.case_numbers():
+    for case_no in ctx.catalogue.routed_case_numbers():
         data = case_status(ctx, case_no)
         cases.append({"case_no": case_no, "documents": len(data["documents"]),
                       "in_review": sum(1 for d in data["documents"] if d["review"]), **data["pages"],
@@ -56,13 +64,20 @@ def render_status(console, data: dict) -> None:
 
 def _render_overall(console, data: dict) -> None:
     table = Table(title="Cases")
-    for column in ("case", "documents", "in review", "received", "digitised", "pending", "failed", "rate"):
-        table.add_column(column)
+    widest = max((cell_len(c["case_no"]) for c in data["cases"]), default=4)
+    table.add_column("case", no_wrap=True, min_width=widest)         # a case number is never cut; others give way
+    for column in ("documents", "in review", "received", "digitised", "pending", "failed", "rate"):
+        table.add_column(column, overflow="fold")
     for c in data["cases"]:
         rate = f"{c['digitisation_rate']:.0%}" if c["digitisation_rate"] is not None else "-"
         table.add_row(c["case_no"], str(c["documents"]), str(c["in_review"]), str(c["received"]),
                       str(c["digitised"]), str(c["pending"]), str(c["failed"]), rate)
     console.print(table)
+    totals = data["totals"]
+    if totals["pages_pending"] or totals["files_waiting"]:
+        console.print(f"unfinished: {totals['files_waiting']} files waiting to be inspected, "
+                      f"{totals['pages_pending']} pages pending — running workers finish them; after an "
+                      "interruption, run the same command again")
     console.print(f"unrouted documents: {len(data['unrouted_documents'])} · "
                   f"quarantined: {len(data['quarantined'])} · "
                   f"internal errors holding work back: {len(data['internal_errors'])}")

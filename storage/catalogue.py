@@ -684,7 +684,8 @@ class Catalogue:
         now = time.time()
         with self.writer.begin() as conn:
             taken = conn.execute(update(leases).where((leases.c.name == name) & (
-                (leases.c.expires_at < now) | (leases.c.owner == owner))).values(owner=owner, expires_at=now + seconds))
+                (leases.c.expires_at < now) | (leases.c.owner == owner))).values(
+                owner=owner, expires_at=now + seconds, wanted=(leases.c.owner == owner) & leases.c.wanted))
             if taken.rowcount:
                 return True
             try:
@@ -735,8 +736,18 @@ class Catalogue:
                                   .where(quarantine.c.status == "open")).scalar_one()
             review = conn.execute(select(func.count()).select_from(documents)
                                   .where(documents.c.review.is_(True))).scalar_one()
+            waiting = conn.execute(select(func.count()).select_from(entries)
+                                   .where(entries.c.status == "received")).scalar_one()
         pages_counts = {f"pages_{s}": by_status.get(s, 0) for s in ("pending", "done", "failed")}
-        return pages_counts | {"quarantined": open_q, "in_review": review}
+        return pages_counts | {"files_waiting": waiting, "quarantined": open_q, "in_review": review}
+
+    def routed_case_numbers(self) -> list[str]:
+        """Cases known from the catalogue's cases and from files routed to a case not yet classified."""
+        with self.engine.connect() as conn:
+            found = set(conn.execute(select(cases.c.case_no)).scalars())
+            found |= set(conn.execute(select(entries.c.case_no).where(entries.c.case_no.is_not(None))
+                                      .distinct()).scalars())
+        return sorted(found)
 
     def latency_histogram(self, bounds: Sequence[float]) -> tuple[list[int], float, int]:
         """Pages settled within each bound (seconds from receipt), the sum of their latencies and their count."""

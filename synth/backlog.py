@@ -344,3 +344,30 @@ def make_backlog(out_dir: Path, seed: int = 7, cases: int = 3, truth_path: Path 
     target = Path(truth_path) if truth_path else default_truth_path(out_dir)
     target.write_text(truth.to_json(), encoding="utf-8")
     return truth
+
+
+@dataclass(frozen=True)
+class DemoProblem:
+    """A problem put into a demo backlog on purpose, so a new operator meets it and its remedy before real work."""
+    kind: str          # "damaged" (goes to quarantine) or "misfiled" (a document flagged for review)
+    path: str          # relative to the backlog folder
+    case_no: str       # the folder's case
+    note: str
+
+
+def add_demo_problems(out_dir: Path, truth: BacklogTruth) -> tuple[DemoProblem, ...]:
+    """Two problems: a scan cut off mid-file in the first case's folder, and a one-page notice of the first case
+    filed in the second case's folder (it prints the first case's number)."""
+    out_dir = Path(out_dir)
+    first, second = truth.cases[0], truth.cases[1]
+    pages_of = {f.path: f.pages for f in truth.files}
+    source = next(p.file for d in first.documents for p in d.pages
+                  if pages_of.get(p.file) == 1 and any(first.case_no in line for line in p.text.splitlines()[:4]))
+    damaged = f"{first.case_no}/扫描中断.jpg"
+    scan = next(out_dir.joinpath(first.case_no).glob("*.jpg"), None) or out_dir / source
+    whole = scan.read_bytes()
+    (out_dir / damaged).write_bytes(whole[: len(whole) // 3])
+    misfiled = f"{second.case_no}/误放-{Path(source).name}"
+    (out_dir / misfiled).write_bytes((out_dir / source).read_bytes())
+    return (DemoProblem("damaged", damaged, first.case_no, "a scan cut off a third of the way through"),
+            DemoProblem("misfiled", misfiled, second.case_no, f"a notice of {first.case_no} in the wrong folder"))

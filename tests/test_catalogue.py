@@ -59,6 +59,18 @@ def test_a_lease_is_held_by_one_owner_until_released_or_expired(tmp_path):
     assert catalogue.take_lease("assemble:case", "after-expiry", 30)   # a holder that died does not block forever
 
 
+def test_releasing_a_lease_says_whether_someone_wanted_it_meanwhile(tmp_path):
+    """The holder of a case's build learns that another build was asked for while it ran, so that one runs at once."""
+    catalogue = _catalogue(tmp_path)
+    assert catalogue.take_lease("assemble:case", "first", 30)
+    assert catalogue.release_lease("assemble:case", "first") is False        # nobody asked
+    assert catalogue.take_lease("assemble:case", "first", 30)
+    assert not catalogue.take_lease("assemble:case", "second", 30)
+    assert catalogue.release_lease("assemble:case", "first") is True         # "second" is waiting for it
+    assert catalogue.take_lease("assemble:case", "second", 30)
+    assert catalogue.release_lease("assemble:case", "second") is False       # the mark went with the old lease
+
+
 def test_counters_lose_no_update_under_concurrent_workers(tmp_path):
     catalogue = _catalogue(tmp_path)
     stack = catalogue.open_stack(kind="upload", client="test")

@@ -109,5 +109,7 @@ def test_every_command_explains_itself(edossier, command):
 
 def test_export_of_unknown_case_is_not_found(edossier, tmp_path):
     result = edossier("export", CASE, "--out", tmp_path / "x")
-    assert result.code == 7
-    assert "no case" in result.stderr
+    assert result.code == 7 and "no catalogue" in result.stderr
+    assert edossier("token", "create", "scanner-1", "--role", "device").code == 0     # a catalogue, no cases
+    result = edossier("export", CASE, "--out", tmp_path / "x")
+    assert result.code == 7 and "no case" in result.stderr

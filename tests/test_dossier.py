@@ -156,6 +156,14 @@ def test_remarks_sheet_counts_documents_and_pages(volume) -> None:
         assert blank in text
 
 
+def test_remarks_sheet_says_which_scanned_pages_were_left_out_and_why(ocr_pages: list[Path], tmp_path: Path) -> None:
+    left_out = (("空白页（扫描件背面等无内容页）", 3), ("分隔页（扫描用，不属卷宗材料）", 1))
+    result = assemble_volume(make_spec(three_documents(ocr_pages), left_out=left_out), tmp_path / "ZJ.pdf")
+    text = squash(pypdf.PdfReader(result.path).pages[8].extract_text())
+    assert "另有4页未装订入卷" in text
+    assert "空白页（扫描件背面等无内容页）3页" in text and "分隔页（扫描用，不属卷宗材料）1页" in text
+
+
 def test_numbered_pages_carry_their_number_top_right_and_others_none(volume) -> None:
     corners = [corner_text(volume.path, i) for i in range(volume.pages)]
     assert corners == ["", "", "1", "2", "3", "4", "5", "", "", ""]

@@ -71,3 +71,14 @@ def test_identifiers_are_kept_masked(taxonomy):
                      stack_case=CASE, review_below=0.7)
     assert drafts[0].identifiers == (("resident_id", "110105********002X"),)
     assert ("原告", "张三") in drafts[0].parties
+
+
+def test_a_page_printing_another_case_number_than_its_folder_is_flagged(taxonomy):
+    own = "应诉通知书\n(2024)浙0803民初77号\n某某公司：\n本院受理原告诉你民间借贷纠纷一案"
+    cited = "强制执行申请书\n申请执行人：某某\n请求事项：依据（2024）浙0803民初77号民事判决书强制执行"
+    drafts = segment([page(1, "应诉通知书", own), page(2, "强制执行申请书", cited)], taxonomy, stack_case=CASE,
+                     review_below=0.7)
+    flagged, quoting = drafts
+    assert flagged.case_no == CASE and flagged.review
+    assert OTHER in flagged.reason and CASE in flagged.reason
+    assert not quoting.review                     # a number cited in a sentence is not the page's own
