@@ -361,7 +361,7 @@ def quarantine(ctx: click.Context) -> None:
         ctx.invoke(quarantine_list)
 
 
-@quarantine.command(name="list")
+@quarantine.command(name="list", epilog=EXIT_CODES_HELP)
 @click.option("--all", "show_all", is_flag=True, help="Include items already retried or resolved.")
 @click.option("--json", "as_json", is_flag=True, help="JSON on stdout, for scripts.")
 @click.pass_obj
@@ -390,7 +390,7 @@ def _public_item(item: dict) -> dict:
     return {k: (mask_text(v) if k in ("reason", "name", "source_path", "note") and v else v) for k, v in item.items()}
 
 
-@quarantine.command(name="show")
+@quarantine.command(name="show", epilog=EXIT_CODES_HELP)
 @click.argument("item_id", type=int)
 @click.option("--json", "as_json", is_flag=True, help="JSON on stdout, for scripts.")
 @click.pass_obj
@@ -440,6 +440,38 @@ def quarantine_retry(state: State, item_id: int, password, case_no, no_wait, as_
             _print_accepted(submission, as_json)
             return
         _watch_and_report(ctx, submission, None, as_json, "quarantine retry")
+
+
+# db ----------------------------------------------------------------------------------------------------------------
+@cli.group(epilog=EXIT_CODES_HELP)
+def db() -> None:
+    """The catalogue's layout: kept by migrations, upgraded on purpose when a new version needs it.
+
+    \b
+    Example:
+      edossier db upgrade
+    """
+
+
+@db.command(name="upgrade", epilog=EXIT_CODES_HELP)
+@click.pass_obj
+def db_upgrade(state: State) -> None:
+    """Bring the catalogue (SQLite or PostgreSQL, from settings) to the layout this version needs. Stop the
+    service and workers first; run it once, from any machine.
+
+    \b
+    Example:
+      edossier db upgrade
+      edossier --home /srv/edossier db upgrade
+    """
+    from storage.catalogue import upgrade_catalogue
+    settings = load_settings(state.config, **state.overrides)
+    settings.home.mkdir(parents=True, exist_ok=True)
+    before, after = upgrade_catalogue(settings.catalogue_url)
+    if before == after:
+        out.print(f"catalogue already at layout {after}")
+    else:
+        out.print(f"catalogue upgraded from layout {before or 'none (new)'} to {after}")
 
 
 # worker / serve / token --------------------------------------------------------------------------------------------
@@ -516,10 +548,15 @@ def serve(state: State, host, port, jobs, no_workers) -> None:
 
 @cli.group(epilog=EXIT_CODES_HELP)
 def token() -> None:
-    """Credentials of the service's clients: one per scanner, kiosk, operator or administrator."""
+    """Credentials of the service's clients: one per scanner, kiosk, operator or administrator.
+
+    \b
+    Example:
+      edossier token create scanner-3f --role device
+    """
 
 
-@token.command(name="create")
+@token.command(name="create", epilog=EXIT_CODES_HELP)
 @click.argument("name")
 @click.option("--role", type=click.Choice(ROLES), required=True,
               help="device: uploads into its own stacks · operator: reads everything, retries · admin: tokens too.")
@@ -537,7 +574,7 @@ def token_create(state: State, name: str, role: str) -> None:
     out.print(secret)
 
 
-@token.command(name="list")
+@token.command(name="list", epilog=EXIT_CODES_HELP)
 @click.option("--json", "as_json", is_flag=True, help="JSON on stdout, for scripts.")
 @click.pass_obj
 def token_list(state: State, as_json: bool) -> None:
@@ -554,7 +591,7 @@ def token_list(state: State, as_json: bool) -> None:
     out.print(table)
 
 
-@token.command(name="revoke")
+@token.command(name="revoke", epilog=EXIT_CODES_HELP)
 @click.argument("name")
 @click.pass_obj
 def token_revoke(state: State, name: str) -> None:

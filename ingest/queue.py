@@ -61,9 +61,7 @@ class TableQueue:
     """Jobs as rows of the catalogue database: any process on this machine may add them, runners claim them."""
 
     def __init__(self, catalogue: Catalogue):
-        self.engine, self.writer = catalogue.engine, catalogue.writer
-        jobs_table.create(self.writer, checkfirst=True)
-        runners_table.create(self.writer, checkfirst=True)
+        self.engine, self.writer = catalogue.engine, catalogue.writer     # its tables come with the catalogue
 
     def enqueue(self, job: str, *args: object, key: str | None = None, delay: float = 0.0) -> None:
         from ingest.jobs import JOBS

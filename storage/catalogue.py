@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from sqlalchemy import (JSON, Boolean, Column, Float, ForeignKey, Index, Integer, MetaData, String, Table, Text,
-                        UniqueConstraint, case, create_engine, delete, event, func, insert, inspect, select, update)
+                        UniqueConstraint, case, create_engine, delete, event, func, insert, select, update)
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
@@ -279,13 +279,22 @@ class Catalogue:
     def __init__(self, url: str):
         self.engine = make_engine(url)
         self.writer = make_writer(url, self.engine)
-        names = set(inspect(self.engine).get_table_names())
-        if "files" in names and "entries" not in names:
-            raise OutdatedCatalogue(f"the catalogue at {url} was written by an earlier version of edossier; "
-                                    "start from a new EDOSSIER_HOME (the original files are kept where they were)")
-        if "leases" in names and "wanted" not in {c["name"] for c in inspect(self.engine).get_columns("leases")}:
-            leases.drop(self.writer)            # leases are held for seconds: an earlier layout's are dropped
-        metadata.create_all(self.engine)
+        self._check_layout(url)
+
+    def _check_layout(self, url: str) -> None:
+        """A new catalogue gets the newest layout; one at an older layout must be upgraded on purpose."""
+        from storage import migrate
+        if migrate.is_empty(self.engine):
+            migrate.upgrade(self.writer)
+            return
+        found, wanted = migrate.current(self.engine), migrate.head()
+        if found is None:
+            raise OutdatedCatalogue(f"the catalogue at {url} was written by an earlier version of edossier, before "
+                                    "its layout was kept by migrations; start from a new EDOSSIER_HOME (the original "
+                                    "files are kept where they were)")
+        if found != wanted:
+            raise OutdatedCatalogue(f"the catalogue at {url} has layout {found}, this version needs {wanted}: "
+                                    "stop the service and workers, then run `edossier db upgrade`")
 
     def dispose(self) -> None:
         self.engine.dispose()
@@ -831,6 +840,23 @@ def _insert_document(conn, stack_id: int, draft: dict) -> int:
 def _insert_pages(conn, doc_id: int, page_ids: Sequence[int]) -> None:
     conn.execute(insert(document_pages), [{"document_id": doc_id, "page_id": pid, "position": pos}
                                           for pos, pid in enumerate(page_ids)])
+
+
+def upgrade_catalogue(url: str) -> tuple[str | None, str]:
+    """Bring the catalogue at `url` to the newest layout: (layout before, layout now)."""
+    from storage import migrate
+    engine = make_engine(url)
+    writer = make_writer(url, engine)
+    try:
+        before = None if migrate.is_empty(engine) else migrate.current(engine)
+        if before is None and not migrate.is_empty(engine):
+            raise OutdatedCatalogue(f"the catalogue at {url} predates migrations and cannot be upgraded; start "
+                                    "from a new EDOSSIER_HOME")
+        migrate.upgrade(writer)
+        return before, migrate.current(engine)
+    finally:
+        engine.dispose()
+        writer.dispose()
 
 
 def open_catalogue(settings) -> Catalogue:
