@@ -126,6 +126,8 @@ def _environment_overrides(env: Mapping[str, str]) -> dict:
     overrides: dict = {}
     if env.get("EDOSSIER_HOME"):
         overrides["home"] = env["EDOSSIER_HOME"]
+    if env.get("EDOSSIER_CATALOGUE"):
+        overrides["catalogue"] = {"url": env["EDOSSIER_CATALOGUE"]}
     if env.get("EDOSSIER_WORKERS"):
         overrides["queue"] = {"workers": env["EDOSSIER_WORKERS"]}
     return overrides

@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 APT_PACKAGES=(tesseract-ocr tesseract-ocr-chi-sim tesseract-ocr-eng fonts-wqy-microhei fonts-arphic-uming
               libtesseract-dev libleptonica-dev pkg-config g++)
 if [[ "${1:-}" == "--test" ]]; then
-  APT_PACKAGES+=(poppler-utils)
+  APT_PACKAGES+=(poppler-utils postgresql)      # pdftotext; a real PostgreSQL for the catalogue contract tests
 fi
 if [[ "${1:-}" == "--bench" ]]; then
   APT_PACKAGES+=(ocrmypdf)

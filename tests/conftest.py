@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -48,3 +49,28 @@ def edossier(home: Path):
         return Result(proc.returncode, proc.stdout, proc.stderr)
     run.home = home
     return run
+
+
+@pytest.fixture(scope="session")
+def postgres(tmp_path_factory):
+    """A real PostgreSQL for the tests that run over every catalogue implementation (missing: fails under CI)."""
+    from servers import Postgres
+    if Postgres.binaries() is None or not shutil.which("runuser"):
+        missing_tool("PostgreSQL (Debian package postgresql; scripts/setup.sh --test installs it)")
+    server = Postgres(tmp_path_factory.mktemp("postgres")).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def catalogue_url(request, tmp_path):
+    """Each implementation of the catalogue in turn: SQLite in a file, and a fresh PostgreSQL database."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'catalogue.sqlite3'}"
+    return request.getfixturevalue("postgres").database()
+
+
+def missing_tool(what: str) -> None:
+    if os.environ.get("CI"):
+        pytest.fail(f"{what} not found (CI needs it)")
+    pytest.skip(f"{what} not found")

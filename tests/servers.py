@@ -70,3 +70,46 @@ def page_png(page) -> bytes:
     buffer = io.BytesIO()
     Image.fromarray(render_page(page).image).save(buffer, format="PNG", dpi=(300, 300))
     return buffer.getvalue()
+
+
+class Postgres:
+    """A private PostgreSQL cluster (Debian's `postgresql`) on 127.0.0.1, run as the postgres user from a temporary
+    data directory; `database()` makes a fresh database and answers its URL."""
+
+    def __init__(self, base: Path):
+        self.base, self.port, self.count = base, free_port(), 0
+        self.data = base / "data"
+
+    @staticmethod
+    def binaries() -> Path | None:
+        found = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"))
+        return found[-1].parent if found else None
+
+    def _as_postgres(self, *args: str) -> None:
+        subprocess.run(["runuser", "-u", "postgres", "--", *args], check=True, capture_output=True, timeout=120)
+
+    def start(self) -> "Postgres":
+        bin_dir = self.binaries()
+        self.base.mkdir(parents=True, exist_ok=True)
+        os.chmod(self.base, 0o777)
+        for parent in self.base.parents:            # the postgres user must be able to reach its directory
+            if str(parent) in ("/", "/tmp"):
+                break
+            os.chmod(parent, os.stat(parent).st_mode | 0o755)
+        self._as_postgres(str(bin_dir / "initdb"), "-D", str(self.data), "--auth=trust", "-U", "postgres")
+        self._as_postgres(str(bin_dir / "pg_ctl"), "-D", str(self.data), "-l", str(self.data / "log"), "-w", "-o",
+                          f"-p {self.port} -k {self.base} -c listen_addresses=127.0.0.1 -c max_connections=200",
+                          "start")
+        return self
+
+    def database(self) -> str:
+        import psycopg
+        self.count += 1
+        name = f"edossier_{self.count}"
+        with psycopg.connect(f"host=127.0.0.1 port={self.port} user=postgres dbname=postgres",
+                             autocommit=True) as conn:
+            conn.execute(f"create database {name}")
+        return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/{name}"
+
+    def stop(self) -> None:
+        self._as_postgres(str(self.binaries() / "pg_ctl"), "-D", str(self.data), "-m", "fast", "-w", "stop")

@@ -1,5 +1,6 @@
-"""The catalogue's guarantees the chain of jobs stands on: one entry per stack position however many clients race
-for it, single-flight leases, and counters that lose no update when several workers bump them at once."""
+"""The catalogue's guarantees the chain of jobs stands on, for every implementation (SQLite and PostgreSQL): one entry
+per stack position however many clients race for it, single-flight leases, and counters that lose no update when
+several workers bump them at once."""
 from __future__ import annotations
 
 import threading
@@ -8,8 +9,8 @@ import time
 from storage.catalogue import Catalogue
 
 
-def _catalogue(tmp_path) -> Catalogue:
-    return Catalogue(f"sqlite:///{tmp_path / 'catalogue.sqlite3'}")
+def _catalogue(url: str) -> Catalogue:
+    return Catalogue(url)
 
 
 def _race(workers: int, work) -> list:
@@ -27,8 +28,8 @@ def _race(workers: int, work) -> list:
     return results
 
 
-def test_one_entry_per_position_however_many_race_for_it(tmp_path):
-    catalogue = _catalogue(tmp_path)
+def test_one_entry_per_position_however_many_race_for_it(catalogue_url):
+    catalogue = _catalogue(catalogue_url)
     stack = catalogue.open_stack(kind="upload", client="test")
     results = _race(6, lambda n: catalogue.add_entry(stack_id=stack.id, seq=0, sha256="a" * 64, name="p.png",
                                                      source_path="p.png", size=1, case_no=None, client=f"c{n}"))
@@ -37,16 +38,16 @@ def test_one_entry_per_position_however_many_race_for_it(tmp_path):
     assert [e.seq for e in catalogue.entries_of_stack(stack.id)] == [0]
 
 
-def test_entries_without_a_position_take_the_next_free_one(tmp_path):
-    catalogue = _catalogue(tmp_path)
+def test_entries_without_a_position_take_the_next_free_one(catalogue_url):
+    catalogue = _catalogue(catalogue_url)
     stack = catalogue.open_stack(kind="upload", client="test")
     _race(5, lambda n: catalogue.add_entry(stack_id=stack.id, seq=None, sha256=f"{n}" * 64, name=f"{n}.png",
                                            source_path=f"{n}.png", size=1, case_no=None, client="c"))
     assert [e.seq for e in catalogue.entries_of_stack(stack.id)] == [0, 1, 2, 3, 4]
 
 
-def test_a_lease_is_held_by_one_owner_until_released_or_expired(tmp_path):
-    catalogue = _catalogue(tmp_path)
+def test_a_lease_is_held_by_one_owner_until_released_or_expired(catalogue_url):
+    catalogue = _catalogue(catalogue_url)
     won = _race(4, lambda n: (n, catalogue.take_lease("assemble:case", f"worker-{n}", 30)))
     assert sorted(taken for _, taken in won) == [False, False, False, True]
     holder = next(f"worker-{n}" for n, taken in won if taken)
@@ -59,9 +60,9 @@ def test_a_lease_is_held_by_one_owner_until_released_or_expired(tmp_path):
     assert catalogue.take_lease("assemble:case", "after-expiry", 30)   # a holder that died does not block forever
 
 
-def test_releasing_a_lease_says_whether_someone_wanted_it_meanwhile(tmp_path):
+def test_releasing_a_lease_says_whether_someone_wanted_it_meanwhile(catalogue_url):
     """The holder of a case's build learns that another build was asked for while it ran, so that one runs at once."""
-    catalogue = _catalogue(tmp_path)
+    catalogue = _catalogue(catalogue_url)
     assert catalogue.take_lease("assemble:case", "first", 30)
     assert catalogue.release_lease("assemble:case", "first") is False        # nobody asked
     assert catalogue.take_lease("assemble:case", "first", 30)
@@ -71,8 +72,8 @@ def test_releasing_a_lease_says_whether_someone_wanted_it_meanwhile(tmp_path):
     assert catalogue.release_lease("assemble:case", "second") is False       # the mark went with the old lease
 
 
-def test_counters_lose_no_update_under_concurrent_workers(tmp_path):
-    catalogue = _catalogue(tmp_path)
+def test_counters_lose_no_update_under_concurrent_workers(catalogue_url):
+    catalogue = _catalogue(catalogue_url)
     stack = catalogue.open_stack(kind="upload", client="test")
     _race(8, lambda n: [catalogue.bump_stack(stack.id) for _ in range(10)])
     _race(8, lambda n: [catalogue.touch_case("（2024）浙0803民初1234号", "civil_first") for _ in range(5)])

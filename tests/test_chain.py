@@ -263,3 +263,19 @@ def test_a_document_whose_pages_did_not_change_keeps_its_id(digitised):
     pipeline.classify(ctx, stack.id)
     after = {tuple(d["page_ids"]): d["id"] for d in ctx.catalogue.documents_of_stacks([stack.id])}
     assert after == before
+
+
+def test_the_same_run_on_postgresql_files_the_same_documents(edossier, tmp_path, paper, postgres):
+    """The chain of jobs on a PostgreSQL catalogue (EDOSSIER_CATALOGUE): the same pages give the same documents,
+    in the same order, as on the embedded SQLite catalogue."""
+    files = [*paper[31]["complaint"], paper[31]["judgment"]]
+    results = {}
+    for name, extra in (("sqlite", {}), ("postgresql", {"EDOSSIER_CATALOGUE": postgres.database()})):
+        env = {"EDOSSIER_HOME": str(tmp_path / name), **extra}
+        run = edossier("import", *files, "--case", paper[31]["case_no"], "--json", env=env)
+        assert run.code == 0, run.stderr[-2000:]
+        assert run.json()["pages_done"] == len(files)
+        case = edossier("status", paper[31]["case_no"], "--json", env=env).json()
+        results[name] = [(d["volume"], d["type_code"], d["pages"]) for d in case["documents"]]
+    assert not (tmp_path / "postgresql" / "catalogue.sqlite3").exists()
+    assert results["postgresql"] == results["sqlite"] == [("ZJ", "COMPLAINT", len(files) - 1), ("ZJ", "JUDGMENT", 1)]

@@ -18,8 +18,8 @@ from storage import migrate
 from storage.catalogue import Catalogue, OutdatedCatalogue, metadata
 
 
-def test_migrations_make_exactly_the_layout_the_code_declares(tmp_path):
-    url = f"sqlite:///{tmp_path / 'c.sqlite3'}"
+def test_migrations_make_exactly_the_layout_the_code_declares(catalogue_url):
+    url = catalogue_url
     Catalogue(url).dispose()
     engine = create_engine(url)
     with engine.connect() as conn:
