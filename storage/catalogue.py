@@ -848,8 +848,9 @@ def upgrade_catalogue(url: str) -> tuple[str | None, str]:
     engine = make_engine(url)
     writer = make_writer(url, engine)
     try:
-        before = None if migrate.is_empty(engine) else migrate.current(engine)
-        if before is None and not migrate.is_empty(engine):
+        empty = migrate.is_empty(engine)
+        before = None if empty else migrate.current(engine)
+        if before is None and not empty:
             raise OutdatedCatalogue(f"the catalogue at {url} predates migrations and cannot be upgraded; start "
                                     "from a new EDOSSIER_HOME")
         migrate.upgrade(writer)

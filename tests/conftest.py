@@ -56,7 +56,7 @@ def postgres(tmp_path_factory):
     """A real PostgreSQL for the tests that run over every catalogue implementation (missing: fails under CI)."""
     from servers import Postgres
     if Postgres.binaries() is None or not shutil.which("runuser"):
-        missing_tool("PostgreSQL (Debian package postgresql; scripts/setup.sh --test installs it)")
+        missing("PostgreSQL", "scripts/setup.sh --test installs Debian's postgresql")
     server = Postgres(tmp_path_factory.mktemp("postgres")).start()
     yield server
     server.stop()
@@ -69,8 +69,3 @@ def catalogue_url(request, tmp_path):
         return f"sqlite:///{tmp_path / 'catalogue.sqlite3'}"
     return request.getfixturevalue("postgres").database()
 
-
-def missing_tool(what: str) -> None:
-    if os.environ.get("CI"):
-        pytest.fail(f"{what} not found (CI needs it)")
-    pytest.skip(f"{what} not found")

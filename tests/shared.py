@@ -28,9 +28,9 @@ def _candidates() -> list[Path]:
 SAMPLES = next((p for p in _candidates() if p.is_dir()), ROOT.parent / "shared" / "samples")
 
 
-def missing(what: str) -> None:
-    """Stop this test for want of `what`: skipped locally, failed in CI."""
-    message = f"{what} not found: the shared samples live beside the project in ../shared/samples"
+def missing(what: str, where: str = "the shared samples live beside the project in ../shared/samples") -> None:
+    """Stop this test for want of `what` (a sample, a tool, a server): skipped locally, failed in CI."""
+    message = f"{what} not found: {where}"
     if os.environ.get("CI"):
-        pytest.fail(message + " (CI needs them)")
+        pytest.fail(message + " (CI needs it)")
     pytest.skip(message)
