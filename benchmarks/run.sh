@@ -5,6 +5,8 @@
 #   bash benchmarks/run.sh --memory         then also a 500-page PDF through `edossier import` (peak memory, ~10 min)
 #   bash benchmarks/run.sh --live           then also the live pipeline: accept rate, upload → dossier latency at
 #                                           60 pages/min, the batch backlog against the earlier batch pipeline
+#   bash benchmarks/run.sh --size           then also bytes per page against `ocrmypdf --optimize 2`, the text
+#                                           read again from the stored images, crops at 100 % zoom (~10 min)
 #   bash benchmarks/run.sh --json out.json  other options go to benchmarks/ocr_throughput.py
 #                                           (--pages N, --skip-baseline, --json [FILE], --seed, --jobs, --out)
 set -euo pipefail
@@ -12,11 +14,13 @@ cd "$(dirname "$0")/.."
 
 memory=0
 live=0
+size=0
 args=()
 for arg in "$@"; do
   case "$arg" in
     --memory) memory=1 ;;
     --live) live=1 ;;
+    --size) size=1 ;;
     *) args+=("$arg") ;;
   esac
 done
@@ -31,4 +35,7 @@ if ((memory)); then
 fi
 if ((live)); then
   .venv/bin/python benchmarks/live.py
+fi
+if ((size)); then
+  .venv/bin/python benchmarks/size.py
 fi

@@ -83,3 +83,8 @@ class UnknownCase(InputRejected):
 
 class OcrFailed(InputRejected):
     code = "ocr_failed"
+
+
+class QueueUnavailable(EdossierError):
+    """The job queue's server cannot be reached now. What was to be queued is recorded in the catalogue already:
+    the reconciler queues it once the server is back, so a caller may acknowledge durable work regardless."""

@@ -2,12 +2,15 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
+from urllib.parse import parse_qs, urlsplit
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 DEFAULTS = Path(__file__).with_name("defaults.yaml")
 
@@ -17,7 +20,8 @@ class _Section(BaseModel):
 
 
 class QueueSettings(_Section):
-    backend: Literal["inprocess"] = "inprocess"
+    backend: Literal["inprocess", "redis"] = "inprocess"
+    url: str = ""
     workers: int = Field(0, ge=0)
     page_timeout_s: float = Field(180, gt=0)
     file_timeout_s: float = Field(120, gt=0)
@@ -25,14 +29,88 @@ class QueueSettings(_Section):
     page_tries: int = Field(2, ge=1, le=10)
     error_tries: int = Field(3, ge=1, le=10)
     worker_memory_mb: int = Field(4096, ge=256)
+    heartbeat_s: int = Field(5, ge=1, le=60)
+    presumed_dead_s: int = Field(20, ge=5, le=600)
+    maintenance_s: int = Field(15, ge=1, le=3600)
+    reconcile_every_s: float = Field(300, ge=5)
+
+    @model_validator(mode="after")
+    def _url_for_redis(self) -> "QueueSettings":
+        if self.backend == "redis" and not self.url.startswith(("redis://", "rediss://", "unix://")):
+            raise ValueError("queue.url must be a redis://HOST:PORT/DB URL when queue.backend is redis")
+        return self
 
     @property
     def worker_count(self) -> int:
         return self.workers or os.cpu_count() or 1
 
 
+S3_URL_FORM = "s3://BUCKET?endpoint=http://HOST:PORT (or https://; &region=R optional)"
+_BUCKET = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
+
+
+@dataclass(frozen=True)
+class S3Location:
+    """Where an S3 blob store is: bucket, endpoint and region. Credentials are not settings: they come from the
+    environment (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY), so they never sit in a settings file."""
+    bucket: str
+    endpoint: str
+    region: str = "us-east-1"
+
+    @property
+    def host(self) -> str:
+        return urlsplit(self.endpoint).netloc
+
+    @property
+    def secure(self) -> bool:
+        return self.endpoint.startswith("https://")
+
+
+def _is_server(endpoint: str) -> bool:
+    server = urlsplit(endpoint)
+    try:
+        server.port
+    except ValueError:
+        return False
+    return server.scheme in ("http", "https") and bool(server.hostname) and not (server.path or server.query)
+
+
+def parse_s3_url(url: str) -> S3Location:
+    """The parts of an s3:// blob URL; a ValueError that names blobs.url and says what is wrong otherwise."""
+    parts = urlsplit(url)
+    if parts.scheme != "s3" or parts.path not in ("", "/"):
+        raise ValueError(f"blobs.url must be an S3 URL, {S3_URL_FORM}; got {url!r}")
+    if not _BUCKET.fullmatch(parts.netloc) or ".." in parts.netloc:
+        raise ValueError(f"blobs.url must name a bucket (3 to 63 lowercase letters, digits, dots and hyphens) "
+                         f"after s3://; got {parts.netloc!r}")
+    query = parse_qs(parts.query, keep_blank_values=True)
+    unknown = sorted(set(query) - {"endpoint", "region"})
+    if unknown:
+        raise ValueError(f"blobs.url has no parameter {unknown[0]!r} (there are endpoint and region)")
+    endpoint = query.get("endpoint", [""])[-1].rstrip("/")
+    if not _is_server(endpoint):
+        raise ValueError(f"blobs.url must say which S3 server with ?endpoint=http://HOST:PORT or https://HOST:PORT; "
+                         f"got {endpoint!r}")
+    return S3Location(parts.netloc, endpoint, query.get("region", ["us-east-1"])[-1] or "us-east-1")
+
+
 class BlobSettings(_Section):
-    backend: Literal["local"] = "local"
+    backend: Literal["local", "s3"] = "local"
+    url: str = ""               # with backend s3: which bucket on which server, as S3_URL_FORM
+
+    @model_validator(mode="after")
+    def _url_for_s3(self) -> "BlobSettings":
+        if self.backend == "s3":
+            if not self.url:
+                raise ValueError(f"blobs.url must be {S3_URL_FORM} when blobs.backend is s3")
+            parse_s3_url(self.url)
+        elif self.url:
+            raise ValueError("blobs.url is set but blobs.backend is local: set blobs.backend to s3, or empty blobs.url")
+        return self
+
+    @property
+    def s3(self) -> S3Location:
+        return parse_s3_url(self.url)
 
 
 class CatalogueSettings(_Section):
@@ -46,11 +124,14 @@ class LimitSettings(_Section):
 
 
 class OcrSettings(_Section):
+    engine: Literal["tesseract", "none"] = "tesseract"
     languages: str = "chi_sim"
     dpi: int = Field(300, ge=72, le=1200)
     recognition_dpi: int = Field(150, ge=70, le=1200)
     psm: int = Field(4, ge=0, le=13)
-    jpeg_quality: int = Field(75, ge=30, le=100)
+    bitonal: bool = True
+    jpeg_quality: int = Field(50, ge=30, le=100)
+    jpeg_dpi: int = Field(200, ge=200, le=1200)
     retry_below_confidence: float = Field(55, ge=0, le=100)
     omp_thread_limit: int = Field(1, ge=1)
 
@@ -128,8 +209,17 @@ def _environment_overrides(env: Mapping[str, str]) -> dict:
         overrides["home"] = env["EDOSSIER_HOME"]
     if env.get("EDOSSIER_CATALOGUE"):
         overrides["catalogue"] = {"url": env["EDOSSIER_CATALOGUE"]}
+    if env.get("EDOSSIER_BLOBS"):
+        url = env["EDOSSIER_BLOBS"]
+        overrides["blobs"] = {"backend": "local", "url": ""} if url == "local" else {"backend": "s3", "url": url}
+    queue: dict = {}
     if env.get("EDOSSIER_WORKERS"):
-        overrides["queue"] = {"workers": env["EDOSSIER_WORKERS"]}
+        queue["workers"] = env["EDOSSIER_WORKERS"]
+    if env.get("EDOSSIER_QUEUE"):
+        url = env["EDOSSIER_QUEUE"]
+        queue.update({"backend": "inprocess"} if url == "inprocess" else {"backend": "redis", "url": url})
+    if queue:
+        overrides["queue"] = queue
     return overrides
 
 
@@ -139,6 +229,8 @@ def _plain(error: dict) -> str:
     expected = error["msg"].removeprefix("Value error, ").removeprefix("Input should be ")
     if error["type"] == "extra_forbidden":
         return f"  {key}: no such setting (see config/defaults.yaml for the settings there are)"
+    if error["type"] == "value_error" and len(error["loc"]) == 1:      # a rule over a whole section
+        return f"  {key}: {expected}"
     return f"  {key}: should be {expected}; got {error.get('input')!r}"
 
 

@@ -138,19 +138,24 @@ def _left_out(ctx, case_no: str) -> tuple[tuple[str, int], ...]:
 
 def _write_volume(ctx, case_no, volume, family, documents, pages, taxonomy, path: Path,
                   left_out: tuple[tuple[str, int], ...] = ()) -> VolumeResult:
-    entries = tuple(_entry(ctx, d, pages, taxonomy) for d in documents)
-    spec = VolumeSpec(case_no=case_no, volume=volume, court=ctx.settings.dossier.court, cause="",
-                      case_family_label=FAMILY_LABELS.get(family, family), documents=entries,
-                      produced_on=date.today(), left_out=left_out)
-    return assemble_volume(spec, path)
+    """The volume's page PDFs are checked out together and only while the volume is bound (its pages are read
+    when it is written), then let go."""
+    keys = list(dict.fromkeys(pages[pid]["pdf_key"] for d in documents for pid in d["page_ids"]))
+    with ctx.blobs.checkout(keys) as paths:
+        files = dict(zip(keys, paths))
+        entries = tuple(_entry(d, pages, taxonomy, files) for d in documents)
+        spec = VolumeSpec(case_no=case_no, volume=volume, court=ctx.settings.dossier.court, cause="",
+                          case_family_label=FAMILY_LABELS.get(family, family), documents=entries,
+                          produced_on=date.today(), left_out=left_out)
+        return assemble_volume(spec, path)
 
 
-def _entry(ctx, document: dict, pages: dict, taxonomy: Taxonomy) -> DocumentEntry:
+def _entry(document: dict, pages: dict, taxonomy: Taxonomy, files: dict[str, Path]) -> DocumentEntry:
     code = document["type_code"]
     known = code in taxonomy.codes
     return DocumentEntry(
         title=document["title"], type_code=code, type_name=taxonomy.get(code).name if known else "未识别材料",
-        page_pdfs=tuple(ctx.blobs.local_path(pages[pid]["pdf_key"]) for pid in document["page_ids"]),
+        page_pdfs=tuple(files[pages[pid]["pdf_key"]] for pid in document["page_ids"]),
         numbered=taxonomy.get(code).numbered if known else True, review=bool(document["review"]))
 
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import getpass
 import logging
+import socket
 import sys
 import time
 from contextlib import contextmanager
@@ -172,6 +173,9 @@ def _local_workers(ctx, wanted: bool, kind: str = "run"):
     same command run again resumes."""
     from ingest.runner import local_runner
     runner = local_runner(ctx) if wanted else None
+    if wanted and runner is None and ctx.queue.workers_alive() == 0:
+        console.print("[yellow]no worker is running on the queue[/]: the files are accepted and wait until "
+                      "`edossier worker` runs on some machine (Ctrl-C stops watching; nothing is lost).")
     try:
         if runner is not None:
             runner.start()
@@ -487,11 +491,12 @@ def worker(state: State, queues: str | None, jobs: int | None, burst: bool) -> N
     Example:
       edossier worker --queues ocr --jobs 2
       edossier worker --burst
+      EDOSSIER_QUEUE=redis://10.0.0.5:6379/0 EDOSSIER_CATALOGUE=postgresql+psycopg://edossier@10.0.0.6/edossier \\
+        EDOSSIER_BLOBS='s3://edossier?endpoint=http://10.0.0.7:9000' edossier worker
     """
     start_early()
     from ingest.checks import check_runtime
     from ingest.queue import QUEUES
-    from ingest.runner import Runner
     ctx = state.context(jobs)
     check_runtime(ctx.settings)
     chosen = tuple(q.strip() for q in queues.split(",")) if queues else QUEUES
@@ -499,10 +504,28 @@ def worker(state: State, queues: str | None, jobs: int | None, burst: bool) -> N
     if unknown:
         raise click.BadParameter(f"unknown queue(s) {', '.join(unknown)}; known: {', '.join(QUEUES)}",
                                  param_hint="--queues")
+    known = {i["id"] for i in ctx.catalogue.incidents("open")}
+    if ctx.settings.queue.backend == "redis":
+        from ingest.rqueue import work
+        size = jobs or ctx.settings.queue.worker_count
+        console.print(f"worker on {socket.gethostname()}: {size} processes on {', '.join(chosen)} of the queue at "
+                      f"{_redacted(ctx.settings.queue.url)}" + (" (until it is empty)" if burst else " (Ctrl-C stops)"))
+        work(ctx, chosen, size, burst)
+    else:
+        _run_in_process(ctx, chosen, jobs, burst)
+    fresh = [i for i in ctx.catalogue.incidents("open") if i["id"] not in known]
+    for incident in fresh:
+        console.print(f"[red]internal error[/] in {incident['job']} {incident['args']}: "
+                      f"{mask_text(incident['error'])} — left pending (traceback in the log)")
+    if fresh:
+        sys.exit(ExitCode.internal_error)
+
+
+def _run_in_process(ctx, chosen: tuple[str, ...], jobs: int | None, burst: bool) -> None:
+    from ingest.runner import Runner
     runner = Runner(ctx, chosen, jobs)
     console.print(f"worker {runner.id}: {runner.size} processes on {', '.join(chosen)}"
                   + (" (until the queue is empty)" if burst else " (Ctrl-C stops)"))
-    known = {i["id"] for i in ctx.catalogue.incidents("open")}
     try:
         if burst:
             runner.run_burst()
@@ -512,12 +535,15 @@ def worker(state: State, queues: str | None, jobs: int | None, burst: bool) -> N
         pass
     finally:
         runner.stop()
-    fresh = [i for i in ctx.catalogue.incidents("open") if i["id"] not in known]
-    for incident in fresh:
-        console.print(f"[red]internal error[/] in {incident['job']} {incident['args']}: "
-                      f"{mask_text(incident['error'])} — left pending (traceback in the log)")
-    if fresh:
-        sys.exit(ExitCode.internal_error)
+
+
+def _redacted(url: str) -> str:
+    """A server's URL without the password it may carry."""
+    from urllib.parse import urlsplit
+    parts = urlsplit(url)
+    if parts.password:
+        parts = parts._replace(netloc=parts.netloc.replace(f":{parts.password}@", ":***@"))
+    return parts.geturl()
 
 
 @cli.command(epilog=EXIT_CODES_HELP)

@@ -11,8 +11,9 @@ from classify.separator import Separator
 from classify.taxonomy import Taxonomy
 from config.settings import Settings
 from ingest.pages import Raster
-from ocr import preprocess
+from ocr import pageimage, preprocess
 from ocr.engine import OcrOptions, OcrPage, read_line, recognise, with_line_text
+from ocr.pageimage import ImageOptions
 from ocr.types import Line
 
 
@@ -37,7 +38,9 @@ def digitise(raster: Raster, settings: Settings) -> PageResult:
         return PageResult(prepared, codes, separator, None, None, prepared.rotation,
                           prepared.steps + ("separator sheet: not recognised",))
     keep = None if raster.color is None else preprocess.apply_geometry(raster.color, prepared)
-    ocr, rotation, image, steps = recognise_upright(prepared, raster.dpi, settings, keep)
+    two_level = keep is None and pageimage.is_two_level(raster.gray)
+    ocr, rotation, image, steps = recognise_upright(prepared, raster.dpi, settings, keep, two_level)
+    steps += (_kept_step(ocr.engine["image"]),)
     line = find_title_line(ocr.layout)
     title = title_of(image, line, raster.dpi, settings) if line else None
     if line is not None and title != _tidy_title(line.text):
@@ -86,20 +89,29 @@ def prepare(raster: Raster, settings: Settings) -> preprocess.Prepared:
 
 def ocr_options(settings: Settings) -> OcrOptions:
     ocr = settings.ocr
-    return OcrOptions(ocr.languages, ocr.psm, ocr.jpeg_quality, settings.queue.page_timeout_s * 0.8,
-                      ocr.recognition_dpi)
+    image = ImageOptions(bitonal=ocr.bitonal, jpeg_quality=ocr.jpeg_quality, jpeg_dpi=ocr.jpeg_dpi)
+    return OcrOptions(engine=ocr.engine, languages=ocr.languages, psm=ocr.psm, timeout=settings.queue.page_timeout_s * 0.8,
+                      recognition_dpi=ocr.recognition_dpi, image=image)
 
 
-def recognise_upright(prepared: preprocess.Prepared, dpi: int, settings: Settings, keep=None):
+def _kept_step(record: dict) -> str:
+    share = "" if record["grey_share"] is None else f", grey {record['grey_share']:.2%}"
+    return f"kept {record['kind']}: {record['encoding']} at {record['dpi']} dpi{share}"
+
+
+def recognise_upright(prepared: preprocess.Prepared, dpi: int, settings: Settings, keep=None,
+                      two_level: bool = False):
     """OCR the prepared page; when it reads badly, OCR it turned 180° and keep the better reading.
-    `keep` is the colour copy of the page that goes into the dossier, turned along with it."""
+    `keep` is the colour copy of the page that goes into the dossier, turned along with it; `two_level`: the
+    page was scanned black and white, and is kept so."""
     options = ocr_options(settings)
-    first = recognise(prepared.image, dpi, options, keep=keep)
+    first = recognise(prepared.image, dpi, options, keep=keep, two_level=two_level)
     steps = prepared.steps + (f"ocr mean confidence {first.mean_conf:.1f}",)
     if first.mean_conf >= settings.ocr.retry_below_confidence or not first.layout.lines:
         return first, prepared.rotation, prepared.image, steps
     turned = preprocess.rotate(prepared.image, 180)
-    second = recognise(turned, dpi, options, keep=None if keep is None else preprocess.rotate(keep, 180))
+    second = recognise(turned, dpi, options, keep=None if keep is None else preprocess.rotate(keep, 180),
+                       two_level=two_level)
     steps += (f"ocr upside down: mean confidence {second.mean_conf:.1f}",)
     if second.mean_conf > first.mean_conf:
         return second, (prepared.rotation + 180) % 360, turned, steps + ("rotate 180",)

@@ -17,6 +17,8 @@ class _CatalogueCollector:
         for queue, count in self.ctx.queue.depths().items():
             depth.add_metric([queue], count)
         yield depth
+        yield GaugeMetricFamily("edossier_workers_alive", "Workers, on any machine, that said lately they are alive",
+                                value=self.ctx.queue.workers_alive())
         counts = self.ctx.catalogue.counts()
         pages = CounterMetricFamily("edossier_pages", "Pages by state", labels=["state"])
         for state in ("done", "failed"):

@@ -15,16 +15,18 @@ import threading
 import time
 import uuid
 from dataclasses import dataclass
+from pathlib import Path
 from typing import BinaryIO
 
 from classify.segment import PageFacts, segment
 from classify.taxonomy import Taxonomy
 from dossier.export import family_of, store_dossier
 from ingest.digitise import digitise, page_values
-from config.errors import InputRejected, TimedOut
-from ingest.inspect import inspect_file
+from config.errors import InputRejected, QueueUnavailable, TimedOut
+from ingest.inspect import Inspection, inspect_file
 from ingest.pages import load_page
-from storage.catalogue import EntryRow, StackRow
+from ingest.split import split_pages
+from storage.catalogue import EntryRow, PageBlob, StackRow, page_blob
 
 log = logging.getLogger("edossier.pipeline")
 
@@ -113,7 +115,10 @@ def route(ctx, entry: EntryRow, stack: StackRow, password: str | None = None) ->
         ctx.catalogue.set_entry(entry.id, status="quarantined")
         _quarantine(ctx, entry, "unknown_case", stack.case_error)
         return
-    ctx.queue.enqueue("inspect", entry.id, password, key=f"inspect:{entry.id}")
+    try:
+        ctx.queue.enqueue("inspect", entry.id, password, key=f"inspect:{entry.id}")
+    except QueueUnavailable as exc:    # the file is stored and catalogued: the reconciler queues it later
+        log.warning("%s is stored, its inspection is queued once the queue is back: %s", entry.name, exc)
 
 
 def _supersede_unrouted_copies(ctx, entry: EntryRow) -> None:
@@ -147,23 +152,55 @@ def reroute(ctx, entry: EntryRow, case_no: str, password: str | None = None) -> 
     ctx.queue.enqueue("inspect", entry.id, password, key=f"inspect:{entry.id}")
 
 
-# 2. inspect: type, limits, repair, page count ------------------------------------------------------------------
+def reconcile(ctx) -> int:
+    """Queue whatever the catalogue says is unfinished and no queue holds (a queue that lost its contents, an
+    acknowledgement that never reached the queue): the catalogue is the truth, the queue only a to-do list.
+    Answers how many jobs it had to queue. A password given with a file is not kept: a protected PDF found
+    only this way is quarantined as such, and retried with its password by an operator."""
+    work = ctx.catalogue.unfinished()
+    queued = sum(ctx.queue.enqueue_missing("inspect", entry_id, None, key=f"inspect:{entry_id}")
+                 for entry_id in work["entries"])
+    queued += sum(ctx.queue.enqueue_missing("page", page_id, key=f"page:{page_id}") for page_id in work["pages"])
+    queued += sum(ctx.queue.enqueue_missing("classify", stack_id, key=f"classify:{stack_id}")
+                  for stack_id in work["stacks"])
+    queued += sum(ctx.queue.enqueue_missing("assemble", case_no, key=f"assemble:{case_no}")
+                  for case_no in work["cases"])
+    if queued:
+        log.warning("reconciled the queue with the catalogue: %d unfinished jobs were not queued, queued now", queued)
+    return queued
+
+
+# 2. inspect: type, limits, repair, page count, one blob per page ----------------------------------------------
 def inspect(ctx, entry_id: int, password: str | None = None) -> None:
     entry = ctx.catalogue.entry(entry_id)
     if entry is None or entry.status != "received":
         return
-    try:
-        found = inspect_file(ctx.blobs.local_path(entry.sha256), ctx.limits, password, name=entry.name)
-    except InputRejected as exc:
-        ctx.catalogue.set_entry(entry.id, status="quarantined")
-        _quarantine(ctx, entry, exc.code, exc.reason)
-        return
-    work = ctx.blobs.put_bytes(found.work_copy) if found.work_copy else entry.sha256
-    page_ids = ctx.catalogue.mark_entry_ready(entry.id, found.media_type, found.page_count, work, found.note)
+    with ctx.blobs.checkout([entry.sha256]) as (path,):
+        try:
+            found = inspect_file(path, ctx.limits, password, name=entry.name)
+        except InputRejected as exc:
+            ctx.catalogue.set_entry(entry.id, status="quarantined")
+            _quarantine(ctx, entry, exc.code, exc.reason)
+            return
+        work, page_blobs = _store_pages(ctx, entry, path, found)
+    page_ids = ctx.catalogue.mark_entry_ready(entry.id, found.media_type, found.page_count, work, found.note,
+                                              page_blobs)
     ctx.catalogue.resolve_quarantine(entry_id=entry.id, note="inspected")
     ctx.catalogue.resolve_incidents(entry_id=entry.id, job="inspect")
     for page_id in page_ids:
         ctx.queue.enqueue("page", page_id, key=f"page:{page_id}")
+
+
+def _store_pages(ctx, entry: EntryRow, path: Path, found: Inspection) -> tuple[str, list[PageBlob]]:
+    """The blob pages are read from (the file, or its repaired or unlocked copy) and one blob per page, split while
+    the file is checked out, so no page job fetches the whole file. A file of one page is its own page blob; a page
+    that cannot be separated is read from the whole file at its index."""
+    work = ctx.blobs.put_bytes(found.work_copy) if found.work_copy else entry.sha256
+    if found.page_count == 1:
+        return work, [PageBlob(work, found.media_type)]
+    return work, [PageBlob(ctx.blobs.put_bytes(part.data), part.media_type) if part is not None
+                  else PageBlob(work, found.media_type, index)
+                  for index, part in enumerate(split_pages(path, found))]
 
 
 def inspect_failed(ctx, failure: Failure, entry_id: int, password: str | None = None) -> None:
@@ -181,10 +218,11 @@ def page(ctx, page_id: int) -> None:
     if row is None or row["status"] != "pending":
         return
     entry = ctx.catalogue.entry(row["entry_id"])
+    source = page_blob(row, entry)
     started = time.perf_counter()
     try:
-        raster = load_page(ctx.blobs.local_path(entry.work_sha256 or entry.sha256), entry.media_type,
-                           row["page_index"], ctx.limits, ctx.settings.ocr.dpi)
+        with ctx.blobs.checkout([source.key]) as (path,):
+            raster = load_page(path, source.media_type, source.index, ctx.limits, ctx.settings.ocr.dpi)
         result = digitise(raster, ctx.settings)
     except TimedOut:
         raise                   # out of time may be the machine's load: tried again before the page is blamed

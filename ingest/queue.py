@@ -23,8 +23,19 @@ class JobQueue(Protocol):
         these arguments instead of a second job being added (it sees the newest state when it runs) and runs at
         the earlier of the two times. `delay` holds the job back that many seconds."""
 
+    def enqueue_missing(self, job: str, *args: object, key: str) -> bool:
+        """Queue `job` unless a job with `key` is waiting or running; answers whether it queued one. The
+        reconciler's way of putting back what a queue lost, without doubling what it still holds."""
+
+    def forgot(self) -> bool:
+        """True, once, when the queue has lost its contents since anyone last looked (a server restarted without
+        persistence): the catalogue's unfinished work must be queued again."""
+
     def depths(self) -> dict[str, int]:
         """Jobs waiting, per queue."""
+
+    def workers_alive(self) -> int:
+        """Workers, on any machine, that have said lately that they are alive."""
 
     def close(self) -> None: ...
 
@@ -78,11 +89,27 @@ class TableQueue:
                 return
             conn.execute(insert(jobs_table).values(**values))
 
+    def enqueue_missing(self, job: str, *args: object, key: str) -> bool:
+        with self.engine.connect() as conn:
+            if conn.execute(select(jobs_table.c.id).where(jobs_table.c.key == key).limit(1)).first() is not None:
+                return False
+        self.enqueue(job, *args, key=key)
+        return True
+
+    def forgot(self) -> bool:
+        return False            # the jobs live in the catalogue's own database: lost only with it
+
     def depths(self) -> dict[str, int]:
         with self.engine.connect() as conn:
             rows = dict(conn.execute(select(jobs_table.c.queue, func.count()).where(jobs_table.c.state == "queued")
                                      .group_by(jobs_table.c.queue)).all())
         return {q: rows.get(q, 0) for q in QUEUES}
+
+    def workers_alive(self) -> int:
+        from ingest.runner import SILENT_AFTER_S
+        with self.engine.connect() as conn:
+            return conn.execute(select(func.count()).select_from(runners_table).where(
+                runners_table.c.heartbeat_at >= time.time() - SILENT_AFTER_S)).scalar_one()
 
     def close(self) -> None:
         pass
@@ -108,10 +135,12 @@ class TableQueue:
         with self.writer.begin() as conn:
             conn.execute(delete(jobs_table).where(jobs_table.c.id == job_id))
 
-    def retry_later(self, job_id: int, delay: float, error: str) -> None:
+    def retry_later(self, job_id: int, delay: float, error: str, counted: bool = True) -> None:
+        """Due again after `delay`; a try that did not count (its blob store unreachable) is given back."""
+        attempts = jobs_table.c.attempts if counted else jobs_table.c.attempts - 1
         with self.writer.begin() as conn:
             conn.execute(update(jobs_table).where(jobs_table.c.id == job_id).values(
-                state="queued", owner=None, not_before=time.time() + delay, last_error=error))
+                state="queued", owner=None, not_before=time.time() + delay, last_error=error, attempts=attempts))
 
     def heartbeat(self, owner: str, host: str, pid: int) -> None:
         now = time.time()
@@ -156,7 +185,12 @@ class TableQueue:
                                 .where(jobs_table.c.state == "running")).scalar_one()
 
 
-BACKENDS = {"inprocess": lambda settings, catalogue: TableQueue(catalogue)}
+def _redis_queue(settings: Settings, catalogue: Catalogue) -> JobQueue:
+    from ingest.rqueue import RedisQueue
+    return RedisQueue(settings.queue)
+
+
+BACKENDS = {"inprocess": lambda settings, catalogue: TableQueue(catalogue), "redis": _redis_queue}
 
 
 def open_queue(settings: Settings, catalogue: Catalogue) -> JobQueue:

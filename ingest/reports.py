@@ -38,9 +38,11 @@ def overall_status(ctx) -> dict:
     cases = []
     for case_no in ctx.catalogue.routed_case_numbers():
         data = case_status(ctx, case_no)
+        case = ctx.catalogue.case(case_no)
         cases.append({"case_no": case_no, "documents": len(data["documents"]),
                       "in_review": sum(1 for d in data["documents"] if d["review"]), **data["pages"],
-                      "digitisation_rate": data["digitisation_rate"]})
+                      "digitisation_rate": data["digitisation_rate"],
+                      "dossier_current": bool(case) and case["assembled_version"] >= case["version"]})
     unrouted = ctx.catalogue.unrouted_documents()
     return {"cases": cases, "totals": ctx.catalogue.counts(),
             "unrouted_documents": [{"id": d["id"], "title": d["title"], "type_code": d["type_code"]}

@@ -19,11 +19,12 @@ from concurrent.futures import TimeoutError as FutureTimeout
 from pebble import ProcessExpired, ProcessPool
 
 from ingest import forkserver
+from ingest import jobs
 from ingest.context import Context, init_worker, worker_context
-from config.errors import TimedOut
 from ingest.jobs import JOBS
 from ingest.pipeline import Failure
 from ingest.queue import QUEUES, TableQueue
+from ingest.reconciler import Reconciler
 
 log = logging.getLogger("edossier.runner")
 
@@ -33,18 +34,8 @@ IDLE_WAIT_S = 0.1
 
 
 def execute(job: str, args: list) -> dict:
-    """In a worker process: run one job. A defect is logged with its traceback and reported, never swallowed."""
-    try:
-        JOBS[job].run(worker_context(), *args)
-        return {"ok": True}
-    except MemoryError:
-        return {"ok": False, "kind": "memory", "error": "ran out of memory (worker memory limit)"}
-    except TimedOut as exc:
-        return {"ok": False, "kind": "timeout", "error": exc.reason}
-    except Exception as exc:  # a defect in our code or a server down: reported as such, the work left pending
-        log.exception("internal error in job %s %s", job, args[:1])
-        return {"ok": False, "kind": "error", "error": f"internal error: {type(exc).__name__}: {exc}",
-                "traceback": traceback.format_exc()}
+    """In a worker process of the pool: run one job."""
+    return jobs.execute(worker_context(), job, args)
 
 
 class Runner:
@@ -62,6 +53,7 @@ class Runner:
         self.stopping = threading.Event()
         self.thread: threading.Thread | None = None
         self.last_beat = self.last_reclaim = 0.0
+        self.reconciler = Reconciler(ctx)
 
     # lifecycle ---------------------------------------------------------------------------------------------
     def start(self) -> "Runner":
@@ -124,6 +116,7 @@ class Runner:
         if now - self.last_reclaim > SILENT_AFTER_S / 3:
             self.reclaim()
             self.last_reclaim = now
+        self.reconciler.tick()
         return self.collect() | self.fill()
 
     def _due_soon(self) -> bool:
@@ -154,21 +147,16 @@ class Runner:
         if result.get("ok"):
             self.table.finish(job["id"])
             return
-        failure = Failure(result["kind"], result["error"], result.get("traceback"))
-        queue_settings = self.ctx.settings.queue
-        tries = queue_settings.error_tries if failure.kind == "error" else JOBS[job["job"]].tries(queue_settings)
-        if job["attempts"] < tries:
-            delay = 2.0 ** job["attempts"] if failure.kind == "error" else 0.0
-            log.warning("job %s %s: %s; try %d of %d next", job["job"], job["args"][:1], failure.message,
-                        job["attempts"] + 1, tries)
-            self.table.retry_later(job["id"], delay, failure.message)
+        failure = jobs.failure_of(result)
+        pause = jobs.next_try(job["job"], failure, job["attempts"], self.ctx.settings.queue)
+        if pause is not None:
+            self.table.retry_later(job["id"], pause, failure.message, counted=jobs.counts(failure))
             return
-        self.give_up(job, Failure(failure.kind, f"{failure.message} (tried {job['attempts']} times)",
-                                  failure.traceback))
+        self.give_up(job, failure)
 
     def give_up(self, job: dict, failure: Failure) -> None:
         try:
-            JOBS[job["job"]].on_failure(self.ctx, failure, *job["args"])
+            jobs.give_up(self.ctx, job["job"], job["args"], failure, job["attempts"])
         except Exception:  # the catalogue down: the job stays, to be settled later
             log.exception("could not record the failure of job %s %s; kept for later", job["job"], job["args"][:1])
             self.table.retry_later(job["id"], 5.0, failure.message)
@@ -182,7 +170,7 @@ class Runner:
                 continue
             if job["attempts"] >= JOBS[job["job"]].tries(self.ctx.settings.queue):
                 if self.table.take_over(job["id"], job["owner"], self.id):
-                    self.give_up(job, Failure("died", "its worker stopped each time it ran (killed or crashed)"))
+                    self.give_up(job, Failure("died", "its worker stopped while running it (killed or crashed)"))
             elif self.table.requeue(job["id"], job["owner"]):
                 log.warning("job %s %s was left running by %s; queued again", job["job"], job["args"][:1],
                             job["owner"])

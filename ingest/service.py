@@ -205,12 +205,13 @@ def _routes(app: FastAPI, ctx) -> None:
 
     @app.get(f"{API}/pages/{{page_id}}/image", tags=["pages"], summary="The page image as kept in the dossier",
              response_class=Response)
-    def page_jpeg(page_id: int, who: Client = Depends(client)):
+    def page_picture(page_id: int, who: Client = Depends(client)):
         who.require("read")
         row = _page(ctx, page_id)
         if not row["pdf_key"]:
             raise ApiError(404, "not_found", f"page {page_id} has no image (blank, separator or not done)")
-        return Response(page_image(ctx.blobs.get_bytes(row["pdf_key"])), media_type="image/jpeg")
+        data, media_type = page_image(ctx.blobs.get_bytes(row["pdf_key"]))
+        return Response(data, media_type=media_type)
 
     # quarantine ----------------------------------------------------------------------------------------------
     @app.get(f"{API}/quarantine", tags=["quarantine"], summary="Files and pages that could not be digitised")
@@ -257,10 +258,14 @@ def _routes(app: FastAPI, ctx) -> None:
     @app.get("/healthz", tags=["service"], summary="Is the service able to accept pages")
     def healthz():
         try:
-            depths = ctx.queue.depths()
             ctx.catalogue.counts()
-        except Exception as exc:  # a server it needs is down: say so, do not crash
+        except Exception as exc:  # the catalogue down: nothing can be acknowledged; say so, do not crash
             return JSONResponse({"status": "unavailable", "reason": f"{type(exc).__name__}: {exc}"}, 503)
+        try:
+            depths = ctx.queue.depths()
+        except Exception as exc:  # the queue down: uploads are still durable, their work is queued once it is back
+            return {"status": "degraded", "queues": None, "reason": f"queue: {type(exc).__name__}: {exc}",
+                    "roles": list(ROLES)}
         return {"status": "ok", "queues": depths, "roles": list(ROLES)}
 
     @app.get("/metrics", tags=["service"], response_class=PlainTextResponse,

@@ -1,7 +1,6 @@
 """Recognise one prepared page: tesseract's words grouped into lines, the page text, and a searchable PDF page."""
 from __future__ import annotations
 
-import io
 import statistics
 import unicodedata
 from dataclasses import dataclass, replace
@@ -9,17 +8,19 @@ from dataclasses import dataclass, replace
 import numpy as np
 from PIL import Image
 
-from ocr import pdfpage, tesseract
+from ocr import pageimage, pdfpage, tesseract
+from ocr.pageimage import ImageOptions
 from ocr.types import Line, PageLayout, Word
 
 
 @dataclass(frozen=True)
 class OcrOptions:
+    engine: str = "tesseract"    # a name in READERS
     languages: str = "chi_sim"
     psm: int = 4
-    jpeg_quality: int = 75
     timeout: float = 180.0
     recognition_dpi: int = 150   # pages are read at this resolution at most; the kept image keeps its own
+    image: ImageOptions = ImageOptions()   # how the page image is kept in the searchable PDF
 
 
 @dataclass(frozen=True)
@@ -35,22 +36,39 @@ class OcrPage:
 
 
 def recognise(gray: np.ndarray, dpi: int, options: OcrOptions, pdf: bool = True,
-              keep: np.ndarray | None = None) -> OcrPage:
+              keep: np.ndarray | None = None, two_level: bool = False) -> OcrPage:
     """OCR a greyscale page. Tesseract reads a copy scaled down to `recognition_dpi` (its models read 10–16 pt
     print best there, and faster); word boxes come back in the page's own pixels, and the searchable PDF page is
-    the full-resolution image under an invisible text layer of the lines read — `keep` (the colour page, same
-    geometry) when given, else the greyscale page."""
+    the page image under an invisible text layer of the lines read — `keep` (the colour page, same geometry) when
+    given, else the greyscale page, kept two-level when it is black on white (`two_level`: it was scanned so),
+    see ocr.pageimage."""
     scale = min(1.0, options.recognition_dpi / dpi)
     read_dpi = round(dpi * scale)
-    tsv = tesseract.read(_scaled(gray, scale), lang=options.languages, psm=options.psm, dpi=read_dpi,
-                         timeout=options.timeout)
+    tsv, engine = READERS[options.engine](_scaled(gray, scale), read_dpi, options)
     layout = _rescaled(parse_tsv(tsv, gray.shape[1], gray.shape[0]), 1 / scale)
-    kept = gray if keep is None else keep
-    page_pdf = pdfpage.searchable_page(jpeg_bytes(kept, dpi, options.jpeg_quality), dpi, layout,
-                                       tesseract.glyphless_font()) if pdf else None
-    engine = {"engine": "tesseract", "version": tesseract.version(), "languages": options.languages,
-              "psm": options.psm, "dpi": read_dpi}
+    page_pdf = None
+    if pdf:
+        kept = pageimage.kept_image(gray, dpi, options.image, colour=keep, two_level=two_level)
+        page_pdf = pdfpage.searchable_page(kept, dpi, layout, tesseract.glyphless_font())
+        engine["image"] = kept.record
     return OcrPage(layout, mean_confidence(layout), page_pdf, engine)
+
+
+def _tesseract(picture: Image.Image, dpi: int, options: OcrOptions) -> tuple[str, dict]:
+    tsv = tesseract.read(picture, lang=options.languages, psm=options.psm, dpi=dpi, timeout=options.timeout)
+    return tsv, {"engine": "tesseract", "version": tesseract.version(), "languages": options.languages,
+                 "psm": options.psm, "dpi": dpi}
+
+
+def _nothing(picture: Image.Image, dpi: int, options: OcrOptions) -> tuple[str, dict]:
+    """The no-op engine (`ocr.engine: none`): reads no text. It measures the pipeline around OCR; never for paper."""
+    return "level\tpage_num\tblock_num\tpar_num\tline_num\tword_num\tleft\ttop\twidth\theight\tconf\ttext", \
+        {"engine": "none", "dpi": dpi}
+
+
+# The engines that read a page's words, by the name `ocr.engine` gives; each answers tesseract's TSV and a record
+# of itself kept with the page.
+READERS = {"tesseract": _tesseract, "none": _nothing}
 
 
 def _scaled(gray: np.ndarray, scale: float) -> Image.Image:
@@ -71,12 +89,6 @@ def _rescaled(layout: PageLayout, factor: float) -> PageLayout:
                        width=round(item.width * factor), height=round(item.height * factor))
     lines = tuple(replace(box(line), words=tuple(box(w) for w in line.words)) for line in layout.lines)
     return replace(layout, lines=lines)
-
-
-def jpeg_bytes(gray: np.ndarray, dpi: int, quality: int) -> bytes:
-    out = io.BytesIO()
-    Image.fromarray(gray).save(out, format="JPEG", quality=quality, dpi=(dpi, dpi), optimize=False)
-    return out.getvalue()
 
 
 def with_line_text(page: OcrPage, line: Line, text: str) -> OcrPage:

@@ -6,7 +6,7 @@ import struct
 
 import pikepdf
 
-from ocr.types import Line, PageLayout
+from ocr.types import KeptImage, Line, PageLayout
 
 IMAGE = pikepdf.Name("/EdossierPage")
 FONT = pikepdf.Name("/EdossierText")
@@ -27,19 +27,16 @@ def jpeg_frame(jpeg: bytes) -> tuple[int, int, int]:
     raise ValueError("no frame header in JPEG data")
 
 
-def searchable_page(jpeg: bytes, dpi: int, layout: PageLayout, font_program: bytes) -> bytes:
-    """One-page PDF: the JPEG (grey or colour, kept byte for byte) drawn at `dpi`, and over it each line's text,
-    invisible, stretched over the line's box (`layout` in the image's pixels). A line is one run of text as read,
-    with no space between Chinese characters, so a viewer's phrase search finds words and names."""
-    width, height, components = jpeg_frame(jpeg)
-    w_pt, h_pt = width * 72 / dpi, height * 72 / dpi
+def searchable_page(image: KeptImage, dpi: int, layout: PageLayout, font_program: bytes) -> bytes:
+    """One-page PDF: the kept image (CCITT G4 or JPEG data, embedded byte for byte) drawn over the whole page, the
+    page `layout`'s size at `dpi`, and over it each line's text, invisible, stretched over the line's box (`layout`
+    in the page's pixels, whatever resolution the image is kept at). A line is one run of text as read, with no
+    space between Chinese characters, so a viewer's phrase search finds words and names."""
+    w_pt, h_pt = layout.width * 72 / dpi, layout.height * 72 / dpi
     pdf = pikepdf.new()
     lines = [line for line in layout.lines if line.text.strip()]
     codes = {char: cid for cid, char in enumerate(sorted({c for line in lines for c in line.text}), start=1)}
-    image = pikepdf.Stream(pdf, jpeg, Type=pikepdf.Name.XObject, Subtype=pikepdf.Name.Image, Width=width,
-                           Height=height, ColorSpace=COLOUR_SPACES[components], BitsPerComponent=8,
-                           Filter=pikepdf.Name.DCTDecode)
-    resources = pikepdf.Dictionary(XObject=pikepdf.Dictionary({str(IMAGE): image}))
+    resources = pikepdf.Dictionary(XObject=pikepdf.Dictionary({str(IMAGE): image_xobject(pdf, image)}))
     content = [f"q {w_pt:.4f} 0 0 {h_pt:.4f} 0 0 cm {IMAGE} Do Q"]
     if lines:
         resources.Font = pikepdf.Dictionary({str(FONT): _text_font(pdf, codes, font_program)})
@@ -50,6 +47,20 @@ def searchable_page(jpeg: bytes, dpi: int, layout: PageLayout, font_program: byt
     out = io.BytesIO()
     pdf.save(out, compress_streams=True)
     return out.getvalue()
+
+
+def image_xobject(pdf: pikepdf.Pdf, image: KeptImage) -> pikepdf.Stream:
+    """The image as a PDF image: G4 data under /CCITTFaxDecode (K -1: pure two-dimensional coding; 0 bits are
+    black), a JPEG under /DCTDecode in the colour space its frame declares."""
+    if image.kind == "bitonal":
+        parms = pikepdf.Dictionary(K=-1, Columns=image.width, Rows=image.height, BlackIs1=False)
+        return pikepdf.Stream(pdf, image.data, Type=pikepdf.Name.XObject, Subtype=pikepdf.Name.Image,
+                              Width=image.width, Height=image.height, ColorSpace=pikepdf.Name.DeviceGray,
+                              BitsPerComponent=1, Filter=pikepdf.Name.CCITTFaxDecode, DecodeParms=parms)
+    width, height, components = jpeg_frame(image.data)
+    return pikepdf.Stream(pdf, image.data, Type=pikepdf.Name.XObject, Subtype=pikepdf.Name.Image, Width=width,
+                          Height=height, ColorSpace=COLOUR_SPACES[components], BitsPerComponent=8,
+                          Filter=pikepdf.Name.DCTDecode)
 
 
 def _line_text(line: Line, codes: dict[str, int], pt_per_px: float, h_pt: float) -> str:
@@ -90,7 +101,13 @@ def _to_unicode(codes: dict[str, int]) -> bytes:
             f"{body}\nendcmap\nCMapName currentdict /CMap defineresource pop\nend\nend\n").encode("ascii")
 
 
-def page_image(page_pdf: bytes) -> bytes:
-    """The JPEG a searchable page was made from, byte for byte as kept."""
+def page_image(page_pdf: bytes) -> tuple[bytes, str]:
+    """The kept image of a searchable page as a browser shows it, with its media type: a JPEG byte for byte as
+    kept; a two-level page (G4, which browsers do not decode) as a 1-bit PNG of the same pixels."""
     with pikepdf.open(io.BytesIO(page_pdf)) as pdf:
-        return pdf.pages[0].obj.Resources.XObject[IMAGE].read_raw_bytes()
+        stream = pdf.pages[0].obj.Resources.XObject[IMAGE]
+        if stream.get("/Filter") == pikepdf.Name.DCTDecode:
+            return stream.read_raw_bytes(), "image/jpeg"
+        out = io.BytesIO()
+        pikepdf.PdfImage(stream).as_pil_image().save(out, format="PNG", optimize=True)
+        return out.getvalue(), "image/png"

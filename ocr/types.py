@@ -44,3 +44,23 @@ class PageLayout:
     @property
     def text(self) -> str:
         return "\n".join(line.text for line in self.lines)
+
+
+@dataclass(frozen=True, eq=False)
+class KeptImage:
+    """The page image as it goes into the searchable PDF: CCITT G4 data of a two-level page ("bitonal"), or a JPEG
+    ("grey", "colour"), `width` × `height` pixels at `dpi`."""
+    kind: str
+    data: bytes
+    width: int
+    height: int
+    dpi: int
+    jpeg_quality: int | None = None
+    grey_share: float | None = None      # what the choice was made on (see ocr.pageimage)
+
+    @property
+    def record(self) -> dict:
+        """What is noted about it beside the page: kind, encoding, resolution, and the measure that decided."""
+        encoding = "CCITT G4" if self.kind == "bitonal" else f"JPEG q{self.jpeg_quality}"
+        share = None if self.grey_share is None else round(self.grey_share, 5)
+        return {"kind": self.kind, "encoding": encoding, "dpi": self.dpi, "grey_share": share}

@@ -9,10 +9,11 @@ cd "$(dirname "$0")/.."
 APT_PACKAGES=(tesseract-ocr tesseract-ocr-chi-sim tesseract-ocr-eng fonts-wqy-microhei fonts-arphic-uming
               libtesseract-dev libleptonica-dev pkg-config g++)
 if [[ "${1:-}" == "--test" ]]; then
-  APT_PACKAGES+=(poppler-utils postgresql)      # pdftotext; a real PostgreSQL for the catalogue contract tests
+  # pdftotext; real PostgreSQL and Redis servers for the contract and fault tests; a real browser for the web pages
+  APT_PACKAGES+=(poppler-utils postgresql redis-server chromium libjs-pdf)
 fi
 if [[ "${1:-}" == "--bench" ]]; then
-  APT_PACKAGES+=(ocrmypdf)
+  APT_PACKAGES+=(ocrmypdf pngquant redis-server postgresql)   # the baselines; the servers distributed.py starts
 fi
 
 missing=()

@@ -1,18 +1,48 @@
-"""Content-addressed blob stores: an interface and its local-disk implementation (the embedded default)."""
+"""Content-addressed blob stores: an interface, its local-disk implementation (the embedded default) and the table
+that picks one from the settings (S3 lives in storage/s3.py, imported only when named)."""
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import shutil
 import tempfile
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import BinaryIO, Protocol
+
+from config.errors import EdossierError
 
 CHUNK = 1 << 20
 
 
 class BlobNotFound(KeyError):
     """No blob is stored under that key."""
+
+
+class BlobUnavailable(EdossierError):
+    """The blob cannot be read or written now (its store unreachable or refusing, or the blob still on its way from
+    another machine's spool): a reason to try again later, never to blame the file or call it missing."""
+
+
+def is_blob_key(name: str) -> bool:
+    return len(name) == 64 and all(c in "0123456789abcdef" for c in name)
+
+
+def check_key(key: str) -> str:
+    """The key itself; a ValueError for anything that is not a SHA-256 in hex (never a path to follow)."""
+    if not is_blob_key(key):
+        raise ValueError(f"not a SHA-256 blob key: {key!r}")
+    return key
+
+
+def sync_directory(path: Path) -> None:
+    """fsync a directory, so that a file renamed into it survives a crash."""
+    dir_fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(dir_fd)
+    finally:
+        os.close(dir_fd)
 
 
 class BlobStore(Protocol):
@@ -24,8 +54,11 @@ class BlobStore(Protocol):
     def get_bytes(self, key: str) -> bytes: ...
     def copy_to(self, key: str, target: Path) -> None: ...
     def open_stream(self, key: str) -> BinaryIO: ...
-    def local_path(self, key: str) -> Path: ...
     def exists(self, key: str) -> bool: ...
+
+    def checkout(self, keys: Sequence[str]) -> contextlib.AbstractContextManager[list[Path]]:
+        """Files holding the blobs, valid inside the `with` block only (a store keeping blobs elsewhere fetches
+        them into a temporary directory and removes it afterwards). Callers never assume a blob is a file."""
 
 
 class LocalBlobStore:
@@ -36,8 +69,7 @@ class LocalBlobStore:
         self.root.mkdir(parents=True, exist_ok=True)
 
     def _path(self, key: str) -> Path:
-        if len(key) != 64 or not all(c in "0123456789abcdef" for c in key):
-            raise ValueError(f"not a SHA-256 blob key: {key!r}")
+        check_key(key)
         return self.root / key[:2] / key[2:4] / key
 
     def put_bytes(self, data: bytes) -> str:
@@ -86,6 +118,11 @@ class LocalBlobStore:
         finally:
             Path(tmp).unlink(missing_ok=True)
 
+    @contextlib.contextmanager
+    def checkout(self, keys: Sequence[str]) -> Iterator[list[Path]]:
+        """Blobs on this disk are files already: their own paths, not copies."""
+        yield [self.local_path(key) for key in keys]
+
     def local_path(self, key: str) -> Path:
         path = self._path(key)
         if not path.exists():
@@ -112,14 +149,18 @@ class LocalBlobStore:
             return
         target.parent.mkdir(parents=True, exist_ok=True)
         os.replace(tmp, target)
-        dir_fd = os.open(target.parent, os.O_RDONLY)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
+        sync_directory(target.parent)
 
 
-BACKENDS = {"local": lambda settings: LocalBlobStore(settings.home / "blobs")}
+def _open_s3(settings) -> BlobStore:
+    from storage.s3 import open_s3_store      # minio is imported only by a process that uses S3
+    return open_s3_store(settings)
+
+
+BACKENDS = {
+    "local": lambda settings: LocalBlobStore(settings.home / "blobs"),
+    "s3": _open_s3,
+}
 
 
 def open_blob_store(settings) -> BlobStore:

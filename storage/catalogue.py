@@ -14,8 +14,8 @@ from pathlib import Path
 
 from sqlalchemy import (JSON, Boolean, Column, Float, ForeignKey, Index, Integer, MetaData, String, Table, Text,
                         UniqueConstraint, case, create_engine, delete, event, func, insert, select, update)
-from sqlalchemy.engine import Engine
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection, Engine
 
 from config.settings import SettingsError
 
@@ -66,6 +66,9 @@ pages = Table(
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("entry_id", Integer, ForeignKey("entries.id"), nullable=False, index=True),
     Column("page_index", Integer, nullable=False),
+    Column("blob_key", String(64)),               # what the page job reads: the page split from its file, or the file
+    Column("blob_media_type", String(64)),
+    Column("blob_index", Integer),                # the page inside that blob: 0 for a page split from its file
     Column("status", String(16), nullable=False, index=True),   # pending | done | failed
     Column("role", String(16)),                                   # content | blank | separator
     Column("case_no", Text, index=True),
@@ -228,6 +231,23 @@ class EntryRow:
     duplicate_of: int | None
 
 
+@dataclass(frozen=True)
+class PageBlob:
+    """Where a page job reads its page: a blob (the page split from its file at inspection, or a one-page file
+    itself), how to read it, and the page's index inside it — so a page job never fetches a whole file for one page."""
+    key: str
+    media_type: str
+    index: int = 0
+
+
+def page_blob(page: dict, entry: EntryRow) -> PageBlob:
+    """The page's blob; a page catalogued before pages had blobs of their own is read from its entry's file (or its
+    repaired or unlocked copy) at its index, as it always was."""
+    if page["blob_key"] is not None:
+        return PageBlob(page["blob_key"], page["blob_media_type"], page["blob_index"])
+    return PageBlob(entry.work_sha256 or entry.sha256, entry.media_type, page["page_index"])
+
+
 class OutdatedCatalogue(SettingsError):
     """The catalogue was written by an earlier layout of the product."""
 
@@ -267,6 +287,16 @@ def make_writer(url: str, engine: Engine) -> Engine:
     event.listen(writer, "connect", on_connect)
     event.listen(writer, "begin", on_begin)
     return writer
+
+
+def insert_new(conn: Connection, table: Table, values: dict, key: Sequence[str]):
+    """INSERT … ON CONFLICT (key) DO NOTHING RETURNING the primary key, on SQLite and PostgreSQL alike: answers the
+    new row's key, or None when a row with that key is already there — two processes racing to insert the same row
+    is an expected outcome, not an error that aborts the transaction."""
+    make = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}[conn.dialect.name]
+    primary = list(table.primary_key.columns)[0]
+    return conn.execute(make(table).values(**values).on_conflict_do_nothing(index_elements=list(key))
+                        .returning(primary)).scalar()
 
 
 def token_hash(token: str) -> str:
@@ -313,10 +343,10 @@ class Catalogue:
         values = dict(key=key, kind=kind, state="open", case_no=case_no, case_error=case_error, device=device,
                       volume_hint=volume_hint, client=client, created_at=time.time(), version=0,
                       classified_version=0)
-        try:
-            with self.writer.begin() as conn:
-                stack_id = conn.execute(insert(stacks).values(**values)).inserted_primary_key[0]
-        except IntegrityError:          # another process opened the same key at the same moment
+        with self.writer.begin() as conn:
+            stack_id = (insert_new(conn, stacks, values, ["key"]) if key is not None
+                        else conn.execute(insert(stacks).values(**values)).inserted_primary_key[0])
+        if stack_id is None:            # another process opened the same key at the same moment
             return self.open_stack(kind=kind, client=client, key=key, case_no=case_no, case_error=case_error)
         return self.stack(stack_id)
 
@@ -364,15 +394,14 @@ class Catalogue:
                 return existing, False
             if existing is not None:            # another file took the next position first: look again
                 continue
-            try:
-                with self.writer.begin() as conn:
-                    entry_id = conn.execute(insert(entries).values(
-                        stack_id=stack_id, seq=position, sha256=sha256, name=name, source_path=source_path,
-                        size=size, received_at=time.time(), status="received", case_no=case_no,
-                        client=client)).inserted_primary_key[0]
+            with self.writer.begin() as conn:
+                entry_id = insert_new(conn, entries, dict(
+                    stack_id=stack_id, seq=position, sha256=sha256, name=name, source_path=source_path, size=size,
+                    received_at=time.time(), status="received", case_no=case_no, client=client),
+                    ["stack_id", "seq"])
+            if entry_id is not None:
                 return self.entry(entry_id), True
-            except IntegrityError:      # someone else took that position first: look again
-                continue
+            # someone else took that position first: look again
         raise RuntimeError(f"could not find a free position in stack {stack_id}")
 
     def next_seq(self, stack_id: int) -> int:
@@ -406,15 +435,19 @@ class Catalogue:
             return [_row(EntryRow, r) for r in rows.mappings()]
 
     def mark_entry_ready(self, entry_id: int, media_type: str, page_count: int, work_sha256: str,
-                         note: str | None) -> list[int]:
-        """Record the page count and create one pending page per page, in one transaction; returns the page ids."""
+                         note: str | None, page_blobs: Sequence[PageBlob] | None = None) -> list[int]:
+        """Record the page count and create one pending page per page, each with the blob its job reads (none given:
+        pages read the entry's file at their index), in one transaction; returns the page ids."""
+        if page_blobs is not None and len(page_blobs) != page_count:
+            raise ValueError(f"{len(page_blobs)} page blobs for {page_count} pages")
         now = time.time()
         with self.writer.begin() as conn:
             conn.execute(update(entries).where(entries.c.id == entry_id).values(
                 status="ready", media_type=media_type, page_count=page_count, work_sha256=work_sha256, note=note))
             existing = set(conn.execute(select(pages.c.page_index).where(pages.c.entry_id == entry_id)).scalars())
             rows = [{"entry_id": entry_id, "page_index": i, "status": "pending", "created_at": now,
-                     "updated_at": now} for i in range(page_count) if i not in existing]
+                     "updated_at": now, **_blob_columns(page_blobs[i] if page_blobs else None)}
+                    for i in range(page_count) if i not in existing]
             if rows:
                 conn.execute(insert(pages), rows)
             return list(conn.execute(select(pages.c.id).where(pages.c.entry_id == entry_id)
@@ -528,13 +561,8 @@ class Catalogue:
     def touch_case(self, case_no: str, family: str) -> None:
         """The case exists and its dossier must be looked at again (an atomic increment)."""
         with self.writer.begin() as conn:
-            if conn.execute(select(cases.c.case_no).where(cases.c.case_no == case_no)).first() is None:
-                try:
-                    with conn.begin_nested():
-                        conn.execute(insert(cases).values(case_no=case_no, family=family, created_at=time.time(),
-                                                          version=0, assembled_version=0))
-                except IntegrityError:
-                    pass
+            insert_new(conn, cases, dict(case_no=case_no, family=family, created_at=time.time(), version=0,
+                                         assembled_version=0), ["case_no"])
             conn.execute(update(cases).where(cases.c.case_no == case_no).values(version=cases.c.version + 1))
 
     def case_numbers(self) -> list[str]:
@@ -659,11 +687,21 @@ class Catalogue:
     def add_incident(self, *, job: str, args: Sequence, error: str, traceback: str | None,
                      stack_id: int | None = None, case_no: str | None = None, entry_id: int | None = None,
                      page_id: int | None = None) -> int:
+        """An internal error holding work back; the same job failing again on the same work updates its open
+        incident (time, error, traceback) rather than adding another."""
+        refs = dict(stack_id=stack_id, case_no=case_no, entry_id=entry_id, page_id=page_id)
+        same = (incidents.c.status == "open") & (incidents.c.job == job)
+        for name, value in refs.items():
+            same &= incidents.c[name].is_(None) if value is None else incidents.c[name] == value
         with self.writer.begin() as conn:
+            found = conn.execute(select(incidents.c.id).where(same).limit(1)).scalar()
+            if found is not None:
+                conn.execute(update(incidents).where(incidents.c.id == found).values(
+                    error=error, traceback=traceback, at=time.time()))
+                return found
             return conn.execute(insert(incidents).values(
                 job=job, args=json.loads(json.dumps(list(args), default=str)), error=error, traceback=traceback,
-                stack_id=stack_id, case_no=case_no, entry_id=entry_id, page_id=page_id, status="open",
-                at=time.time())).inserted_primary_key[0]
+                status="open", at=time.time(), **refs)).inserted_primary_key[0]
 
     def incidents(self, status: str | None = "open", stack_ids: Sequence[int] | None = None,
                   cases_: Sequence[str] | None = None) -> list[dict]:
@@ -697,14 +735,11 @@ class Catalogue:
                 owner=owner, expires_at=now + seconds, wanted=(leases.c.owner == owner) & leases.c.wanted))
             if taken.rowcount:
                 return True
-            try:
-                with conn.begin_nested():
-                    conn.execute(insert(leases).values(name=name, owner=owner, expires_at=now + seconds,
-                                                       wanted=False))
+            if insert_new(conn, leases, dict(name=name, owner=owner, expires_at=now + seconds, wanted=False),
+                          ["name"]) is not None:
                 return True
-            except IntegrityError:
-                conn.execute(update(leases).where(leases.c.name == name).values(wanted=True))
-                return False
+            conn.execute(update(leases).where(leases.c.name == name).values(wanted=True))
+            return False
 
     def release_lease(self, name: str, owner: str) -> bool:
         """Give the lease up; True when someone else asked for it meanwhile (they wait to be queued again)."""
@@ -750,6 +785,21 @@ class Catalogue:
         pages_counts = {f"pages_{s}": by_status.get(s, 0) for s in ("pending", "done", "failed")}
         return pages_counts | {"files_waiting": waiting, "quarantined": open_q, "in_review": review}
 
+    def unfinished(self) -> dict[str, list]:
+        """What the catalogue says is still to do, whatever a queue remembers: files received and not inspected,
+        pages not digitised, stacks and cases changed since they were last classified or assembled."""
+        with self.engine.connect() as conn:
+            return {
+                "entries": list(conn.execute(select(entries.c.id).where(entries.c.status == "received")
+                                             .order_by(entries.c.id)).scalars()),
+                "pages": list(conn.execute(select(pages.c.id).where(pages.c.status == "pending")
+                                           .order_by(pages.c.id)).scalars()),
+                "stacks": list(conn.execute(select(stacks.c.id).where(stacks.c.classified_version < stacks.c.version)
+                                            .order_by(stacks.c.id)).scalars()),
+                "cases": list(conn.execute(select(cases.c.case_no).where(cases.c.assembled_version < cases.c.version)
+                                           .order_by(cases.c.case_no)).scalars()),
+            }
+
     def routed_case_numbers(self) -> list[str]:
         """Cases known from the catalogue's cases and from files routed to a case not yet classified."""
         with self.engine.connect() as conn:
@@ -771,6 +821,12 @@ class Catalogue:
 
 def _row(cls, row):
     return cls(**{name: row[name] for name in cls.__dataclass_fields__})
+
+
+def _blob_columns(blob: PageBlob | None) -> dict:
+    if blob is None:
+        return {"blob_key": None, "blob_media_type": None, "blob_index": None}
+    return {"blob_key": blob.key, "blob_media_type": blob.media_type, "blob_index": blob.index}
 
 
 def _of_case(case_no: str):

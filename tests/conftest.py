@@ -62,6 +62,37 @@ def postgres(tmp_path_factory):
     server.stop()
 
 
+def _redis():
+    """A real Redis (Debian's redis-server, no persistence), started (missing: fails under CI)."""
+    from servers import Redis
+    if Redis.binary() is None:
+        missing("redis-server", "scripts/setup.sh --test installs Debian's redis-server")
+    return Redis().start()
+
+
+@pytest.fixture(scope="session")
+def redis_server():
+    """The Redis the tests that run over every queue share."""
+    server = _redis()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def redis_private():
+    """A Redis of this test's own, for a test that restarts it."""
+    server = _redis()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def redis_url(redis_server) -> str:
+    """The session's Redis, emptied for this test."""
+    redis_server.flush()
+    return redis_server.url
+
+
 @pytest.fixture(params=["sqlite", "postgresql"])
 def catalogue_url(request, tmp_path):
     """Each implementation of the catalogue in turn: SQLite in a file, and a fresh PostgreSQL database."""
@@ -69,3 +100,35 @@ def catalogue_url(request, tmp_path):
         return f"sqlite:///{tmp_path / 'catalogue.sqlite3'}"
     return request.getfixturevalue("postgres").database()
 
+
+@pytest.fixture(scope="session")
+def moto(tmp_path_factory):
+    """A real S3 server (moto's) for the tests that run over every blob store (missing: fails under CI)."""
+    from servers import MotoS3
+    if MotoS3.binary() is None:
+        missing("moto_server", "scripts/setup.sh --test installs moto[server] into the virtualenv")
+    server = MotoS3(tmp_path_factory.mktemp("moto") / "moto.log").start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def s3_credentials(monkeypatch) -> None:
+    """moto accepts any credentials; the store insists on having some, as against a real server."""
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "test")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "test")
+    monkeypatch.delenv("AWS_SESSION_TOKEN", raising=False)
+
+
+@pytest.fixture(params=["local", "s3"])
+def blob_store(request, tmp_path):
+    """Each implementation of the blob store in turn, opened from the settings as the product opens it: files under
+    HOME/blobs, and a bucket of its own on moto's S3 server (EDOSSIER_BLOBS; the store makes the bucket)."""
+    from config.settings import load_settings
+    from servers import fresh_bucket
+    from storage.blobs import open_blob_store
+    env = {"EDOSSIER_HOME": str(tmp_path / "home")}
+    if request.param == "s3":
+        request.getfixturevalue("s3_credentials")
+        env["EDOSSIER_BLOBS"] = request.getfixturevalue("moto").url(fresh_bucket())
+    return open_blob_store(load_settings(env=env))

@@ -34,3 +34,24 @@ def missing(what: str, where: str = "the shared samples live beside the project 
     if os.environ.get("CI"):
         pytest.fail(message + " (CI needs it)")
     pytest.skip(message)
+
+
+def poison_page() -> bytes:
+    """A PNG page tesseract cannot finish within a short limit: 60 × 60 inches at 150 dpi of specks and strokes (it
+    takes well over a minute, an ordinary page about a second)."""
+    import io
+    import random
+    from PIL import Image, ImageDraw
+    rng = random.Random(3)
+    tile = Image.new("L", (1000, 1000), 255)
+    draw = ImageDraw.Draw(tile)
+    for _ in range(6000):
+        x, y = rng.randrange(1000), rng.randrange(1000)
+        draw.line((x, y, x + rng.randrange(-12, 12), y + rng.randrange(-12, 12)), fill=0, width=2)
+    image = Image.new("L", (9000, 9000), 255)
+    for left in range(0, 9000, 1000):
+        for top in range(0, 9000, 1000):
+            image.paste(tile, (left, top))
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG", dpi=(150, 150))
+    return buffer.getvalue()

@@ -79,3 +79,12 @@ def test_counters_lose_no_update_under_concurrent_workers(catalogue_url):
     _race(8, lambda n: [catalogue.touch_case("（2024）浙0803民初1234号", "civil_first") for _ in range(5)])
     assert catalogue.stack(stack.id).version == 80
     assert catalogue.case("（2024）浙0803民初1234号")["version"] == 40
+
+
+def test_one_stack_per_key_and_one_case_however_many_race_to_make_them(catalogue_url):
+    catalogue = _catalogue(catalogue_url)
+    stacks = _race(6, lambda n: catalogue.open_stack(kind="backlog", client=f"c{n}", key="/backlog/（2023）川0203民初1号"))
+    assert len({stack.id for stack in stacks}) == 1
+    _race(6, lambda n: catalogue.touch_case("（2023）川0203民初1号", "civil_first"))
+    assert catalogue.case_numbers() == ["（2023）川0203民初1号"]
+    assert catalogue.case("（2023）川0203民初1号")["version"] == 6

@@ -10,10 +10,11 @@ import sqlite3
 from pathlib import Path
 
 import pytest
-from PIL import Image, ImageDraw
+from PIL import Image
 
 from synth.documents import civil_case, make_court
 from synth.render import render_page
+from shared import poison_page
 
 
 def _png(page, path: Path) -> Path:
@@ -142,27 +143,11 @@ def test_a_lost_blob_is_an_internal_error_left_pending_not_a_damaged_file(edossi
     assert edossier("status", "--json").json()["internal_errors"] == []
 
 
-def _poison(path: Path) -> Path:
-    """A page tesseract cannot finish within the limit: 60 × 60 inches at 150 dpi of specks and strokes (it takes
-    well over a minute, an ordinary page about a second)."""
-    rng = random.Random(3)
-    tile = Image.new("L", (1000, 1000), 255)
-    draw = ImageDraw.Draw(tile)
-    for _ in range(6000):
-        x, y = rng.randrange(1000), rng.randrange(1000)
-        draw.line((x, y, x + rng.randrange(-12, 12), y + rng.randrange(-12, 12)), fill=0, width=2)
-    image = Image.new("L", (9000, 9000), 255)
-    for left in range(0, 9000, 1000):
-        for top in range(0, 9000, 1000):
-            image.paste(tile, (left, top))
-    image.save(path, dpi=(150, 150))
-    return path
-
-
 def test_a_poison_page_fails_alone_after_bounded_tries(edossier, tmp_path, paper):
     config = tmp_path / "settings.yaml"
     config.write_text("queue:\n  page_timeout_s: 15\n  page_tries: 2\n", encoding="utf-8")
-    poison = _poison(tmp_path / "poison.png")
+    poison = tmp_path / "poison.png"
+    poison.write_bytes(poison_page())
     result = edossier("import", paper[32]["complaint"][0], poison, paper[32]["judgment"], "--case",
                       paper[32]["case_no"], "--json", env={"EDOSSIER_CONFIG": str(config)})
     assert result.code == 3, result.stderr

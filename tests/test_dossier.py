@@ -196,6 +196,52 @@ def test_captured_page_streams_are_copied_byte_for_byte(volume, ocr_pages: list[
                     assert page.Resources.XObject[name].read_raw_bytes() == image.read_raw_bytes()
 
 
+def kept_page_pdfs(folder: Path) -> list[Path]:
+    """Page PDFs as the OCR stage makes them: a two-level page (CCITT G4), a grey one (JPEG), a colour one."""
+    from ocr import pageimage, pdfpage, tesseract
+    from ocr.types import PageLayout
+    page = Image.new("L", (1000, 1400), 255)
+    ImageDraw.Draw(page).text((120, 300), "民事起诉状", font=ImageFont.truetype(FONT, 48), fill=0)
+    grey = np.asarray(page).copy()
+    grey[700:1000, 300:700] = 160                                          # a grey stamp
+    colour = np.repeat(grey[:, :, None], 3, axis=2)
+    colour[700:1000, 300:700] = (200, 30, 40)
+    options = pageimage.ImageOptions()
+    kept = [pageimage.kept_image(np.asarray(page), 150, options), pageimage.kept_image(grey, 150, options),
+            pageimage.kept_image(grey, 150, options, colour=colour)]
+    assert [k.kind for k in kept] == ["bitonal", "grey", "colour"]
+    paths = [folder / f"kept{i}.pdf" for i in range(len(kept))]
+    for path, image in zip(paths, kept):
+        path.write_bytes(pdfpage.searchable_page(image, 150, PageLayout(1000, 1400, ()), tesseract.glyphless_font()))
+    return paths
+
+
+def test_two_level_grey_and_colour_page_images_are_bound_byte_for_byte(tmp_path: Path) -> None:
+    pages = kept_page_pdfs(tmp_path)
+    spec = make_spec((DocumentEntry("民事起诉状", "COMPLAINT", "民事起诉状", tuple(pages)),))
+    result = assemble_volume(spec, tmp_path / "ZJ.pdf")
+    with pikepdf.open(result.path) as out:
+        for offset, source in enumerate(pages):
+            with pikepdf.open(source) as src:
+                [(name, image)] = src.pages[0].Resources.XObject.items()
+                bound = out.pages[2 + offset].Resources.XObject[name]
+                assert bound.read_raw_bytes() == image.read_raw_bytes()
+                assert str(bound.Filter) == str(image.Filter)
+                assert _parms(bound) == _parms(image)
+    filters = [str(out_filter) for out_filter in _image_filters(result.path)]
+    assert filters == ["/CCITTFaxDecode", "/DCTDecode", "/DCTDecode"]
+
+
+def _parms(image: pikepdf.Stream) -> dict:
+    return {str(k): int(v) for k, v in image.get("/DecodeParms", pikepdf.Dictionary()).items()}
+
+
+def _image_filters(path: Path) -> list:
+    with pikepdf.open(path) as pdf:
+        return [image.Filter for page in pdf.pages for image in page.get_images().values()
+                if int(image.Width) >= 600]
+
+
 def test_same_input_gives_the_same_bytes(ocr_pages: list[Path], tmp_path: Path) -> None:
     first = assemble_volume(make_spec(three_documents(ocr_pages)), tmp_path / "a.pdf")
     second = assemble_volume(make_spec(three_documents(ocr_pages)), tmp_path / "b.pdf")
