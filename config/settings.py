@@ -97,6 +97,7 @@ def parse_s3_url(url: str) -> S3Location:
 class BlobSettings(_Section):
     backend: Literal["local", "s3"] = "local"
     url: str = ""               # with backend s3: which bucket on which server, as S3_URL_FORM
+    cache_mb: int = Field(512, ge=0)   # with backend s3: small blobs kept on this machine, so not fetched twice
 
     @model_validator(mode="after")
     def _url_for_s3(self) -> "BlobSettings":

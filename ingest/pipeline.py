@@ -130,18 +130,19 @@ def _supersede_unrouted_copies(ctx, entry: EntryRow) -> None:
 
 
 def resume(ctx, stack_id: int, password: str | None = None) -> None:
-    """Queue again whatever the catalogue says is outstanding for the stack (after a crash, Ctrl-C or a lost queue);
-    entries held only because their case was unknown follow the case the stack now maps to."""
+    """Queue again whatever the catalogue says is outstanding for the stack and no queue holds or runs (after a
+    crash, Ctrl-C or a lost queue; right after submitting, a worker may have taken a file already); entries held
+    only because their case was unknown follow the case the stack now maps to."""
     stack = ctx.catalogue.stack(stack_id)
     for entry in ctx.catalogue.entries_of_stack(stack_id):
         if entry.status == "quarantined" and entry.case_no is None and stack.case_no:
             reroute(ctx, entry, stack.case_no, password)
         elif entry.status == "received":
             ctx.catalogue.resolve_incidents(entry_id=entry.id)
-            ctx.queue.enqueue("inspect", entry.id, password, key=f"inspect:{entry.id}")
+            ctx.queue.enqueue_missing("inspect", entry.id, password, key=f"inspect:{entry.id}")
     for page_id in ctx.catalogue.page_ids(status="pending", stack_id=stack_id):
         ctx.catalogue.resolve_incidents(page_id=page_id)
-        ctx.queue.enqueue("page", page_id, key=f"page:{page_id}")
+        ctx.queue.enqueue_missing("page", page_id, key=f"page:{page_id}")
     ctx.catalogue.resolve_incidents(stack_id=stack_id, job="classify")
     _stack_changed(ctx, stack_id)
 
@@ -231,9 +232,7 @@ def page(ctx, page_id: int) -> None:
         return
     values = page_values(ctx.blobs, result)
     ctx.catalogue.finish_page(page_id, entry.stack_id, status="done", error=None,
-                              seconds=time.perf_counter() - started, **values)
-    ctx.catalogue.resolve_quarantine(entry_id=entry.id, page_index=row["page_index"], note="digitised")
-    ctx.catalogue.resolve_incidents(page_id=page_id, job="page")
+                              seconds=time.perf_counter() - started, settled=(entry.id, row["page_index"]), **values)
     _stack_changed(ctx, entry.stack_id)
 
 

@@ -87,9 +87,12 @@ class RedisQueue:
             raise QueueUnavailable(f"the queue's Redis cannot be reached: {exc}") from exc
 
     def enqueue_missing(self, job: str, *args: object, key: str) -> bool:
-        if self.redis.exists(_waiting(key), _running(key)):
-            return False
-        self.submit(job, list(args), key=key, delay=0.0, attempts=0)
+        try:
+            if self.redis.exists(_waiting(key), _running(key)):
+                return False
+            self.submit(job, list(args), key=key, delay=0.0, attempts=0)
+        except redis.RedisError as exc:
+            raise QueueUnavailable(f"the queue's Redis cannot be reached: {exc}") from exc
         return True
 
     def forgot(self) -> bool:
@@ -146,10 +149,23 @@ class RedisQueue:
         if status == JobStatus.QUEUED:
             return True
         if status == JobStatus.SCHEDULED:
-            registry = ScheduledJobRegistry(queue=self.queues[JOBS[found.meta["job"]].queue])
-            self.redis.zadd(registry.key, {found.id: int(time.time() + delay)}, xx=True, lt=True)
+            self._bring_forward(found, delay)
             return True
         return False
+
+    def _bring_forward(self, job: Job, delay: float) -> None:
+        """A scheduled job asked for sooner. Wanted now, it goes on its queue at once — rq's scheduler moves due
+        jobs only once a second, and a dossier waiting on its last classification should not — unless the scheduler
+        is about to move it anyway (then taking it from the registry could put it on the queue twice)."""
+        queue = self.queues[JOBS[job.meta["job"]].queue]
+        registry = ScheduledJobRegistry(queue=queue)
+        wanted = time.time() + delay
+        if delay <= 0:
+            due = self.redis.zscore(registry.key, job.id)
+            if due is not None and due > wanted + 1 and self.redis.zrem(registry.key, job.id):
+                queue.enqueue_job(job)
+                return
+        self.redis.zadd(registry.key, {job.id: int(wanted)}, xx=True, lt=True)
 
     def started(self, key: str, job_id: str, seconds: float) -> None:
         self._started(keys=[_waiting(key), _running(key)], args=[job_id, int(seconds) + 60])

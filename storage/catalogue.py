@@ -500,12 +500,22 @@ class Catalogue:
         with self.writer.begin() as conn:
             conn.execute(update(pages).where(pages.c.id == page_id).values(updated_at=time.time(), **values))
 
-    def finish_page(self, page_id: int, stack_id: int, **values: object) -> None:
-        """Record a page's outcome and tell its stack, in one transaction."""
+    def finish_page(self, page_id: int, stack_id: int, *, settled: tuple[int, int] | None = None,
+                    **values: object) -> None:
+        """Record a page's outcome and tell its stack, in one transaction; `settled` (entry id, page index): the
+        page got through, so its open quarantine items and incidents are resolved in the same transaction."""
         now = time.time()
         with self.writer.begin() as conn:
             conn.execute(update(pages).where(pages.c.id == page_id).values(updated_at=now, done_at=now, **values))
             conn.execute(update(stacks).where(stacks.c.id == stack_id).values(version=stacks.c.version + 1))
+            if settled is not None:
+                entry_id, page_index = settled
+                conn.execute(update(quarantine).where(
+                    (quarantine.c.entry_id == entry_id) & (quarantine.c.page_index == page_index)
+                    & (quarantine.c.status == "open")).values(status="resolved", note="digitised"))
+                conn.execute(update(incidents).where(
+                    (incidents.c.page_id == page_id) & (incidents.c.job == "page")
+                    & (incidents.c.status == "open")).values(status="resolved"))
 
     def reset_failed_pages(self, entry_id: int) -> list[int]:
         with self.writer.begin() as conn:

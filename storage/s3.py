@@ -168,6 +168,86 @@ def _try_lock(handle: BinaryIO) -> bool:
         return False
 
 
+class _Cache:
+    """Small blobs this machine stored in S3 or read from it, kept in HOME/cache/blobs so that they are not fetched
+    again: page images and page PDFs a dossier rebuild binds, each time it is rebuilt. Blobs never change (their
+    name is their hash), so a copy never goes stale; one is checked against its name when read, and a damaged one is
+    dropped and fetched again. A copy is made only once S3 holds the blob (after a checked upload or download). A put
+    is always sent, so that an object damaged in S3 is mended by the next machine that stores it. Least recently used
+    copies go when the folder outgrows its limit."""
+
+    MAX_BLOB = 4 << 20         # larger blobs (whole files, volumes) are not kept
+
+    def __init__(self, folder: Path, limit_bytes: int):
+        self.folder, self.limit = folder, limit_bytes
+        self.added = 0
+        if limit_bytes:
+            folder.mkdir(parents=True, exist_ok=True)
+
+    def read(self, key: str) -> bytes | None:
+        if not self.limit:
+            return None
+        path = self.folder / key
+        try:
+            data = path.read_bytes()
+        except FileNotFoundError:
+            return None
+        if hashlib.sha256(data).hexdigest() != key:
+            log.warning("blob cache: %s does not hold the blob it is named after; dropped", path)
+            path.unlink(missing_ok=True)
+            return None
+        with contextlib.suppress(FileNotFoundError):
+            os.utime(path)
+        return data
+
+    def keep(self, key: str, data: bytes) -> None:
+        if not self.limit or len(data) > self.MAX_BLOB:
+            return
+        fd, tmp = tempfile.mkstemp(dir=self.folder, prefix=".incoming-")
+        with os.fdopen(fd, "wb") as out:
+            out.write(data)
+        os.replace(tmp, self.folder / key)
+        self.added += len(data)
+        if self.added > self.limit // 10:
+            self.added = 0
+            self._trim()
+
+    def _trim(self) -> None:
+        """Oldest-used copies removed until the folder is under nine tenths of its limit."""
+        entries = []
+        for entry in os.scandir(self.folder):
+            with contextlib.suppress(FileNotFoundError):
+                info = entry.stat()
+                entries.append((info.st_mtime, info.st_size, entry.path))
+        total = sum(size for _, size, _ in entries)
+        for _, size, path in sorted(entries):
+            if total <= self.limit * 0.9:
+                break
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(path)
+            total -= size
+
+
+class _Small:
+    """A writer passing bytes on to `out` that also keeps them while they total at most `limit`."""
+
+    def __init__(self, out: BinaryIO, limit: int):
+        self.out, self.limit, self._kept = out, limit, bytearray()
+        self._small = True
+
+    def write(self, chunk: bytes) -> None:
+        self.out.write(chunk)
+        if self._small:
+            self._kept += chunk
+            self._small = len(self._kept) <= self.limit
+            if not self._small:
+                self._kept = bytearray()
+
+    @property
+    def data(self) -> bytes | None:
+        return bytes(self._kept) if self._small else None
+
+
 class S3BlobStore:
     """Blobs as objects ab/cd/abcd… in one bucket, each upload checked: S3 must report the size, the SHA-256 sent
     as the object's metadata, and the ETag computed here from the bytes (their MD5, or for a multipart upload the MD5
@@ -175,7 +255,8 @@ class S3BlobStore:
     the server checks too."""
 
     def __init__(self, location: S3Location, credentials: S3Credentials, spool: Path, *, part_size: int = PART_SIZE,
-                 connect_timeout_s: float = 3.0, read_timeout_s: float = 20.0):
+                 connect_timeout_s: float = 3.0, read_timeout_s: float = 20.0, cache: Path | None = None,
+                 cache_bytes: int = 0):
         if part_size < MIN_PART_SIZE:
             raise ValueError(f"part size {part_size} is below the {MIN_PART_SIZE} bytes S3 accepts")
         self.location, self.part_size = location, part_size
@@ -184,11 +265,14 @@ class S3BlobStore:
         self._credentials = credentials
         self._timeouts = urllib3.Timeout(connect=connect_timeout_s, read=read_timeout_s)
         self._process: _Process | None = None
+        self.cache = _Cache(cache or self.spool.with_name("cache") / "blobs", cache_bytes)
 
     @classmethod
     def from_settings(cls, settings: Settings, env: Mapping[str, str] | None = None, **tuning) -> S3BlobStore:
         credentials = S3Credentials.from_env(os.environ if env is None else env)
-        return cls(settings.blobs.s3, credentials, settings.home / "spool", **tuning)
+        tuning.setdefault("cache_bytes", settings.blobs.cache_mb << 20)
+        return cls(settings.blobs.s3, credentials, settings.home / "spool", cache=settings.home / "cache" / "blobs",
+                   **tuning)
 
     def check(self) -> None:
         """At start-up: S3 answers and the bucket exists (made if missing), or stop now, naming the endpoint — a
@@ -216,7 +300,8 @@ class S3BlobStore:
 
     def put_bytes(self, data: bytes) -> str:
         digest = _Digest.of_bytes(data, self.part_size)
-        self._store(digest, lambda: io.BytesIO(data), lambda: self._keep_bytes(data, digest.key))
+        if self._store(digest, lambda: io.BytesIO(data), lambda: self._keep_bytes(data, digest.key)):
+            self.cache.keep(digest.key, data)
         return digest.key
 
     def put_stream(self, stream: BinaryIO) -> tuple[str, int]:
@@ -233,29 +318,33 @@ class S3BlobStore:
         with open(path, "rb") as handle:
             return self.put_stream(handle)[0]
 
-    def _store(self, digest: _Digest, source: Callable[[], BinaryIO], keep: Callable[[], None]) -> None:
-        """Into S3 if it answers, else `keep` into the spool; durable either way when this returns."""
+    def _store(self, digest: _Digest, source: Callable[[], BinaryIO], keep: Callable[[], None]) -> bool:
+        """Into S3 if it answers (True), else `keep` into the spool (False); durable either way when this returns."""
         state = self._state()
         if not state.outage.is_set():
             try:
                 with source() as stream:
                     self._upload(digest, stream)
-                return
+                return True
             except S3Unreachable as exc:
                 state.outage.set()
                 log.warning("%s; blobs wait in %s until it answers", exc, self.spool)
         keep()
         self._kick()
+        return False
 
     def _upload(self, digest: _Digest, stream: BinaryIO) -> None:
-        """Send the bytes unless S3 holds them already, then make sure it kept exactly them."""
-        if self._holds(digest):
+        """Send the bytes and make sure S3 kept exactly them: the ETag it answers is the MD5 it computed of what it
+        stored (of each part's MD5s, for a multipart upload), which must be the one computed here. A large blob is
+        sent only unless S3 holds it already; a small one is simply sent again — one request, where asking first
+        would make two."""
+        if digest.size >= self.part_size and self._holds(digest):
             return
         with _translated(self.location, f"store blob {digest.key}"):
             result = self._client().put_object(self.location.bucket, _object_name(digest.key), stream, digest.size,
                                                metadata={"sha256": digest.key}, part_size=self.part_size,
                                                num_parallel_uploads=1)
-        if result.etag != digest.etag or not self._holds(digest):
+        if (result.etag or "").strip('"') != digest.etag:
             raise BlobUnavailable(f"S3 at {self.location.endpoint} did not keep blob {digest.key} as sent "
                                   f"(ETag {result.etag}, expected {digest.etag})")
 
@@ -342,12 +431,22 @@ class S3BlobStore:
         return self._spooled(key).exists() or self._stat(key) is not None
 
     def _fetch(self, key: str, out: BinaryIO) -> None:
-        """The spooled copy if there is one (it leaves the spool only once S3 holds it), else the object."""
+        """The spooled copy if there is one (it leaves the spool only once S3 holds it), else this machine's cached
+        copy, else the object (kept in the cache when small)."""
         try:
             with open(self._spooled(key), "rb") as source:
                 shutil.copyfileobj(source, out, CHUNK)
+            return
         except FileNotFoundError:
-            self._download(key, out)
+            pass
+        cached = self.cache.read(key)
+        if cached is not None:
+            out.write(cached)
+            return
+        small = _Small(out, self.cache.MAX_BLOB)
+        self._download(key, small)
+        if small.data is not None:
+            self.cache.keep(key, small.data)
 
     def _download(self, key: str, out: BinaryIO) -> None:
         """The object's bytes into `out`, checked against their key: a truncated or damaged transfer is no blob."""

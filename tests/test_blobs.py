@@ -171,7 +171,8 @@ def test_the_s3_store_makes_its_bucket_when_missing_even_with_several_racing_to(
 
 
 def test_an_upload_carries_its_sha256_and_a_damaged_object_is_never_served(moto, s3_credentials, tmp_path):
-    store = open_blob_store(s3_settings(tmp_path / "home", moto.url(fresh_bucket())))
+    url = moto.url(fresh_bucket())
+    store = open_blob_store(s3_settings(tmp_path / "home", url))
     data = os.urandom(300_000)
     key = store.put_bytes(data)
     head = bucket_client(moto.endpoint).head_object(Bucket=store.location.bucket, Key=name_of(key))
@@ -180,10 +181,33 @@ def test_an_upload_carries_its_sha256_and_a_damaged_object_is_never_served(moto,
     assert head["ETag"].strip('"') == hashlib.md5(data).hexdigest()
 
     bucket_client(moto.endpoint).put_object(Bucket=store.location.bucket, Key=name_of(key), Body=b"not the scan")
+    elsewhere = open_blob_store(s3_settings(tmp_path / "other", url))     # another machine, with no copy
     with pytest.raises(BlobUnavailable):
-        store.get_bytes(key)
-    assert store.put_bytes(data) == key            # the object is not what its key says: uploaded again
-    assert store.get_bytes(key) == data
+        elsewhere.get_bytes(key)
+    assert store.get_bytes(key) == data             # this machine's checked copy
+    assert store.put_bytes(data) == key             # the object is not what its key says: uploaded again
+    assert elsewhere.get_bytes(key) == data
+
+
+def test_small_blobs_read_once_are_read_again_from_this_machine_and_a_damaged_copy_is_fetched_anew(
+        moto, s3_credentials, tmp_path):
+    url = moto.url(fresh_bucket())
+    store = open_blob_store(s3_settings(tmp_path / "home", url))
+    page, volume = os.urandom(200_000), os.urandom(5 << 20)
+    page_key, volume_key = store.put_bytes(page), store.put_bytes(volume)
+    other = open_blob_store(s3_settings(tmp_path / "other", url))
+    assert other.get_bytes(page_key) == page and other.get_bytes(volume_key) == volume
+    moto.freeze()
+    try:
+        assert other.get_bytes(page_key) == page                # S3 hangs: the page is read from this machine
+        assert store.get_bytes(page_key) == page                # and where it was stored
+    finally:
+        moto.thaw()
+    cached = tmp_path / "other" / "cache" / "blobs" / page_key
+    assert cached.exists() and not (tmp_path / "other" / "cache" / "blobs" / volume_key).exists()
+    cached.write_bytes(b"damaged on this disk")
+    assert other.get_bytes(page_key) == page                    # the damaged copy dropped, fetched again
+    assert cached.read_bytes() == page
 
 
 def test_a_large_blob_goes_up_in_parts_and_comes_back_whole(moto, s3_credentials, tmp_path):
@@ -225,6 +249,9 @@ def test_while_s3_cannot_be_reached_blobs_wait_in_the_spool_and_go_up_once_when_
     relay = Relay(moto.port).on()
     store = open_blob_store(s3_settings(tmp_path / "home", moto.url(fresh_bucket(), relay.endpoint)))
     before = store.put_bytes(b"stored before the outage")
+    theirs = sha256(b"stored by another machine")
+    bucket_client(moto.endpoint).put_object(Bucket=store.location.bucket, Key=name_of(theirs),
+                                            Body=b"stored by another machine")
     relay.off()
     try:
         pages = {store.put_bytes(page): page for page in (b"page %d" % i + os.urandom(50_000) for i in range(5))}
@@ -236,8 +263,9 @@ def test_while_s3_cannot_be_reached_blobs_wait_in_the_spool_and_go_up_once_when_
         assert all(store.get_bytes(key) == data for key, data in pages.items())
         with store.checkout(list(pages)) as paths:
             assert [path.read_bytes() for path in paths] == list(pages.values())
+        assert store.get_bytes(before) == b"stored before the outage"      # this machine kept a copy
         with pytest.raises(BlobUnavailable):            # in S3, which cannot be asked: unavailable, not missing
-            store.get_bytes(before)
+            store.get_bytes(theirs)
         with pytest.raises(BlobUnavailable):
             store.get_bytes(sha256(b"never stored"))
     finally:
@@ -248,7 +276,7 @@ def test_while_s3_cannot_be_reached_blobs_wait_in_the_spool_and_go_up_once_when_
     for key, data in pages.items():
         assert object_bytes(moto.endpoint, bucket, key) == data
         assert store.get_bytes(key) == data
-    assert stored(store, moto.endpoint) == sorted(map(name_of, [*pages, before]))
+    assert stored(store, moto.endpoint) == sorted(map(name_of, [*pages, before, theirs]))
 
 
 def test_a_spool_left_by_a_process_that_stopped_goes_up_when_the_next_one_starts(moto, s3_credentials, tmp_path):
