@@ -163,6 +163,36 @@ class ServiceSettings(_Section):
     max_upload_mb: int = Field(1024, gt=0)
 
 
+DEVICE_ADDRESS_FORM = "sane:NAME, escl:http://HOST:PORT, camera:INDEX, camera:FILE or folder:PATH"
+
+
+class DeviceSpec(_Section):
+    """One capture device the court has: where it is and how it scans by default."""
+    address: str
+    name: str = ""                          # what operators call it ("scanning desk 2, Fujitsu fi-7160")
+    source: Literal["adf", "flatbed", "camera", "folder"] | None = None   # None: by the kind of device
+    dpi: int = Field(300, ge=75, le=1200)
+    mode: Literal["color", "gray", "lineart"] = "gray"
+    duplex: bool = False                    # the device turns each sheet itself
+    poll: bool = False                      # folders on network mounts: poll, inotify sees nothing there
+    case_no: str | None = None              # a device dedicated to one case's paper (rare)
+
+    @model_validator(mode="after")
+    def _known_kind(self) -> "DeviceSpec":
+        kind = self.address.partition(":")[0]
+        if kind not in ("sane", "escl", "camera", "folder") or not self.address.partition(":")[2]:
+            raise ValueError(f"device address {self.address!r} is not one of {DEVICE_ADDRESS_FORM}")
+        return self
+
+
+class DeviceSettings(_Section):
+    declared: dict[str, DeviceSpec] = {}    # device id → where it is and its defaults
+    spool: Path | None = None               # pages for a remote service wait here while it is unreachable
+    settle_s: float = Field(2.0, gt=0)      # hot folders: a file unchanged this long (and valid) is taken
+    rescan_s: float = Field(30.0, gt=0)     # hot folders: a full look catches events the watcher missed
+    still_s: float = Field(0.8, gt=0)       # document cameras: a page still this long is captured
+
+
 class Settings(_Section):
     home: Path
     queue: QueueSettings = QueueSettings()
@@ -174,6 +204,7 @@ class Settings(_Section):
     classify: ClassifySettings = ClassifySettings()
     dossier: DossierSettings = DossierSettings()
     service: ServiceSettings = ServiceSettings()
+    devices: DeviceSettings = DeviceSettings()
 
     @property
     def catalogue_url(self) -> str:

@@ -10,6 +10,7 @@ see the end watches the catalogue (`progress`). Jobs are idempotent and take cat
 from __future__ import annotations
 
 import functools
+import json
 import logging
 import threading
 import time
@@ -67,9 +68,10 @@ def close_stack(ctx, stack_id: int) -> None:
 
 # 1. accept: durable first, then the next step is queued ----------------------------------------------------------
 def accept(ctx, stack: StackRow, stream: BinaryIO, *, name: str, source_path: str, client: str,
-           seq: int | None = None, password: str | None = None) -> Accepted:
+           seq: int | None = None, password: str | None = None, provenance: dict | None = None) -> Accepted:
     """Store the bytes (hashed, fsynced) and catalogue them at (stack, seq) before anything acknowledges them.
-    The same bytes again in the same stack are recognised and not redone; in another stack they are another entry."""
+    The same bytes again in the same stack are recognised and not redone; in another stack they are another entry.
+    `provenance` says where a captured page came from (device, source, side, sheet, resolution, capture time)."""
     sha256, size = ctx.blobs.put_stream(stream)
     in_stack = ctx.catalogue.entries_with_sha(sha256, stack_id=stack.id)
     again = next((e for e in in_stack if e.source_path == source_path and seq in (None, e.seq)), None)
@@ -77,7 +79,9 @@ def accept(ctx, stack: StackRow, stream: BinaryIO, *, name: str, source_path: st
         return Accepted(again, False)
     entry, created = ctx.catalogue.add_entry(stack_id=stack.id, seq=seq, sha256=sha256, name=name,
                                              source_path=source_path, size=size, case_no=stack.case_no,
-                                             client=client)
+                                             client=client,
+                                             provenance=json.dumps(provenance, ensure_ascii=False, sort_keys=True)
+                                             if provenance else None)
     if not created:
         if entry.sha256 != sha256:
             raise PositionTaken(f"position {entry.seq} of stack {stack.id} already holds other bytes ({entry.name})")

@@ -51,6 +51,8 @@ class StackIn(BaseModel):
     case_no: str | None = Field(None, description="Case number the stack belongs to, when known.")
     device: str | None = Field(None, description="Device the pages come from (scanner, kiosk, camera).")
     volume: Literal["ZJ", "FJ"] | None = Field(None, description="Volume hint: 正卷 ZJ or 副卷 FJ.")
+    key: str | None = Field(None, max_length=200, description="The client's own name for this stack (a scan "
+                            "session's ID): opening it again answers the same stack, so a retry opens no second one.")
 
 
 class RetryIn(BaseModel):
@@ -122,8 +124,9 @@ def _routes(app: FastAPI, ctx) -> None:
     def open_stack(body: StackIn, who: Client = Depends(client)) -> dict:
         who.require("upload")
         case_no = _case_number(body.case_no) if body.case_no else None
-        stack = pipeline.open_stack(ctx, kind="upload", client=who.name, case_no=case_no, device=body.device,
-                                    volume_hint=body.volume)
+        stack = pipeline.open_stack(ctx, kind="scan" if body.device else "upload", client=who.name,
+                                    key=f"client:{who.name}:{body.key}" if body.key else None, case_no=case_no,
+                                    device=body.device, volume_hint=body.volume)
         return _stack_json(ctx, stack)
 
     @app.get(f"{API}/stacks/{{stack_id}}", tags=["stacks"], summary="A stack's state, files and pages")
@@ -137,6 +140,8 @@ def _routes(app: FastAPI, ctx) -> None:
                          413: {"description": "over the size limit"}, 415: {"description": "unsupported type"}})
     def upload(stack_id: int, request: Request, response: Response, file: UploadFile = File(...),
                seq: int | None = Form(None, ge=0, description="Position in the stack; a retry sends the same."),
+               provenance: str | None = Form(None, description="JSON object: where a captured page came from "
+                                             "(device, source, side, sheet, dpi, captured_at)."),
                who: Client = Depends(client)) -> dict:
         who.require("upload")
         stack = own_stack(stack_id, who)
@@ -146,7 +151,7 @@ def _routes(app: FastAPI, ctx) -> None:
         try:
             accepted = pipeline.accept(ctx, stack, file.file, name=file.filename or "upload",
                                        source_path=f"upload:{who.name}/{stack_id}/{file.filename or 'upload'}",
-                                       client=who.name, seq=seq)
+                                       client=who.name, seq=seq, provenance=_provenance(provenance))
         except pipeline.PositionTaken as exc:
             raise ApiError(409, exc.code, exc.reason) from exc
         if not accepted.created:
@@ -290,6 +295,18 @@ def _check_upload(ctx, request: Request, file: UploadFile) -> None:
                                                 f"accepted: {ACCEPTED}")
 
 
+def _provenance(text: str | None) -> dict | None:
+    if not text:
+        return None
+    try:
+        value = json.loads(text)
+    except ValueError as exc:
+        raise ApiError(422, "invalid", f"provenance is not JSON: {exc}") from exc
+    if not isinstance(value, dict):
+        raise ApiError(422, "invalid", "provenance must be a JSON object")
+    return value
+
+
 def _size(file: UploadFile) -> int:
     file.file.seek(0, 2)
     size = file.file.tell()
@@ -338,7 +355,8 @@ def _stack_json(ctx, stack, files: bool = False) -> dict:
 def _entry_json(entry, duplicate_of=None) -> dict:
     data = {"id": entry.id, "stack_id": entry.stack_id, "seq": entry.seq, "sha256": entry.sha256,
             "name": mask_text(entry.name), "size": entry.size, "status": entry.status, "pages": entry.page_count,
-            "received_at": entry.received_at}
+            "received_at": entry.received_at,
+            "provenance": json.loads(entry.provenance) if entry.provenance else None}
     if duplicate_of is not None:
         data["duplicate_of"] = duplicate_of.id
     return data

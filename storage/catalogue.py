@@ -58,6 +58,7 @@ entries = Table(
     Column("case_no", Text),                                # from the stack, or re-routed by an operator
     Column("client", Text, nullable=False),                 # which client sent the file
     Column("note", Text),
+    Column("provenance", Text),                             # JSON: device, source, side, sheet, dpi, capture time
     UniqueConstraint("stack_id", "seq", name="uq_entries_stack_seq"),
 )
 
@@ -229,6 +230,7 @@ class EntryRow:
     media_type: str | None
     note: str | None
     duplicate_of: int | None
+    provenance: str | None = None
 
 
 @dataclass(frozen=True)
@@ -384,7 +386,7 @@ class Catalogue:
 
     # entries -------------------------------------------------------------------------------------------------
     def add_entry(self, *, stack_id: int, seq: int | None, sha256: str, name: str, source_path: str, size: int,
-                  case_no: str | None, client: str) -> tuple[EntryRow, bool]:
+                  case_no: str | None, client: str, provenance: str | None = None) -> tuple[EntryRow, bool]:
         """(entry, created). An entry is keyed by (stack, seq); without a seq the next free one is taken.
         The same position again answers the entry already there (created=False)."""
         for _ in range(20):
@@ -397,7 +399,8 @@ class Catalogue:
             with self.writer.begin() as conn:
                 entry_id = insert_new(conn, entries, dict(
                     stack_id=stack_id, seq=position, sha256=sha256, name=name, source_path=source_path, size=size,
-                    received_at=time.time(), status="received", case_no=case_no, client=client),
+                    received_at=time.time(), status="received", case_no=case_no, client=client,
+                    provenance=provenance),
                     ["stack_id", "seq"])
             if entry_id is not None:
                 return self.entry(entry_id), True
