@@ -14,6 +14,8 @@ class ExitCode(IntEnum):
     bad_settings = 5
     missing_dependency = 6
     not_found = 7            # the case, quarantine item or path named does not exist
+    count_mismatch = 8       # a scan session ended with pages missing or extra against what was expected
+    device_stopped = 9       # a scan session was stopped at a device condition (pages scanned are kept)
     interrupted = 130
 
 

@@ -176,6 +176,7 @@ class DeviceSpec(_Section):
     duplex: bool = False                    # the device turns each sheet itself
     poll: bool = False                      # folders on network mounts: poll, inotify sees nothing there
     case_no: str | None = None              # a device dedicated to one case's paper (rare)
+    options: dict[str, str | int | float | bool] = {}   # SANE: backend options set before each scan
 
     @model_validator(mode="after")
     def _known_kind(self) -> "DeviceSpec":

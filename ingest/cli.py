@@ -669,6 +669,193 @@ def _type_code(taxonomy, given: str) -> str:
 
 
 @cli.command(epilog=EXIT_CODES_HELP)
+@click.argument("addresses", nargs=-1)
+@click.option("--json", "as_json", is_flag=True, help="JSON on stdout, for scripts.")
+@click.pass_obj
+def devices(state: State, addresses: tuple[str, ...], as_json: bool) -> None:
+    """The capture devices declared in the settings (and any ADDRESS given), with their state and capabilities.
+
+    An ADDRESS is sane:NAME, escl:http://HOST:PORT/eSCL, camera:INDEX, camera:FILE or folder:PATH.
+
+    \b
+    Example:
+      edossier devices
+      edossier devices sane:test:0 escl:http://192.168.1.40:8080/eSCL --json
+    """
+    from devices.registry import describe, resolve
+    declared = _declared(state)
+    specs = list(declared.values()) + [resolve(a, declared) for a in addresses if a not in declared]
+    infos = [describe(spec) for spec in specs]
+    if as_json:
+        out.print_json(data=[info.as_json() | {"name": spec.name} for spec, info in zip(specs, infos)])
+        return
+    if not infos:
+        console.print("no devices declared: add them under devices.declared in a settings file (see "
+                      "config/defaults.yaml), or name an address: edossier devices sane:test:0")
+        return
+    table = Table("id", "address", "state", "sources", "capabilities")
+    for info in infos:
+        caps = info.capabilities
+        extra = ", ".join(f"{k} {v}" for k, v in caps.items() if k != "sources")
+        table.add_row(info.id, info.address, info.state.value + (f" ({info.detail})" if info.detail else ""),
+                      ", ".join(caps.get("sources", [])), extra)
+    out.print(table)
+
+
+def _declared(state: State) -> dict:
+    from devices.registry import declared_devices
+    settings = load_settings(state.config, **state.overrides)
+    return declared_devices(settings.devices)
+
+
+@cli.command(epilog=EXIT_CODES_HELP + "\n\n\b\n8 the scan ended with pages missing or extra · 9 stopped at the device "
+             "(jam, cover, empty feeder, busy, offline); the pages scanned are kept.")
+@click.option("--device", "device_name", required=True,
+              help="A declared device ID, or sane:NAME, escl:http://HOST:PORT/eSCL, camera:INDEX, camera:FILE.")
+@click.option("--source", type=click.Choice(["adf", "flatbed"]), help="Feeder or glass (default: the device's).")
+@click.option("--case", "case_no", help="Case number the stack belongs to, e.g. （2024）浙0803民初1234号.")
+@click.option("--receipt", help="The receipt (签收单) this paper was registered under.")
+@click.option("--expect", type=click.IntRange(1, 100_000), help="Pages expected: the session ends by reconciling.")
+@click.option("--duplex", is_flag=True, help="Two-sided paper. A device that turns sheets itself scans both sides; "
+              "otherwise scan the fronts, turn the stack over, scan the backs: they are filed between the fronts.")
+@click.option("--dpi", type=click.IntRange(75, 1200), help="Resolution (default: the device's, else 300).")
+@click.option("--mode", type=click.Choice(["color", "gray", "lineart"]), help="Colour mode (default gray).")
+@click.option("--volume", type=click.Choice(["ZJ", "FJ"]), help="Volume hint: 正卷 ZJ or 副卷 FJ.")
+@click.option("--server", help="Send the pages to a remote `edossier serve` (token from EDOSSIER_TOKEN).")
+@click.option("--no-wait", is_flag=True, help="Return when the stack is scanned, without waiting for OCR.")
+@click.option("--json", "as_json", is_flag=True, help="Print the session's result as JSON on stdout.")
+@click.pass_obj
+def scan(state: State, device_name, source, case_no, receipt, expect, duplex, dpi, mode, volume, server, no_wait,
+         as_json) -> None:
+    """Scan one stack from a device into the pipeline: each page is filed as it is captured.
+
+    A jam, an open cover, an empty feeder or a busy device stops the feed with a message; the pages already
+    scanned are kept and the session resumes at the next sheet once it is cleared. A sheet fed again after
+    resuming is recognised and not filed twice. With --expect (or a receipt) the count is reconciled at the end.
+
+    \b
+    Example:
+      edossier scan --device sane:test:0 --case '（2024）浙0803民初1234号' --expect 10
+      edossier scan --device desk-2 --duplex --server https://edossier.court.local:8440
+    """
+    from devices.base import ScanSettings
+    from devices.registry import DEFAULT_SOURCE, UnknownDevice, open_device, resolve
+    from ingest import scan as scanning
+    from ingest.capture import StackSpec, session_key
+    try:
+        spec = resolve(device_name, _declared(state))
+        device = open_device(spec)
+    except UnknownDevice as exc:
+        raise click.UsageError(str(exc)) from exc
+    if case_no:
+        case_no = _normal_case_no(case_no)
+    chosen = source or spec.source or DEFAULT_SOURCE[spec.kind]
+    info = device.info()
+    settings = ScanSettings(source=chosen, dpi=dpi or spec.dpi, mode=mode or spec.mode,
+                            duplex=duplex and bool(info.capabilities.get("duplex")))
+    plan = scanning.Plan(settings, collate=duplex and not settings.duplex and chosen == "adf", expect=expect,
+                         receipt=receipt)
+    stack = StackSpec(key=session_key(spec.id), case_no=case_no or spec.case_no, device=spec.id, volume=volume)
+    ctx = None if server else state.context()
+    sink = _capture_sink(state, ctx, server)
+    with _local_workers(ctx, wanted=ctx is not None and not no_wait, kind="scan") if ctx else _nothing():
+        result = scanning.run(device, sink, stack, plan, _DeskOperator(settings.source))
+        device.close()
+        _deliver(sink, server)
+        if ctx is not None and not no_wait:
+            _wait_for_stack(ctx, sink.stack.id)
+    _print_scan(result, as_json)
+    if result.stopped:
+        sys.exit(ExitCode.device_stopped)
+    sys.exit(ExitCode.count_mismatch if result.reconciled is False else ExitCode.ok)
+
+
+@contextmanager
+def _nothing():
+    yield
+
+
+def _capture_sink(state: State, ctx, server: str | None):
+    import os
+    from ingest.capture import LocalSink, RemoteSink
+    if not server:
+        return LocalSink(ctx, _client())
+    token = os.environ.get("EDOSSIER_TOKEN")
+    if not token:
+        raise click.UsageError("--server needs the device's token in EDOSSIER_TOKEN (edossier token create NAME "
+                               "--role device, on the server)")
+    settings = load_settings(state.config, **state.overrides)
+    spool = settings.devices.spool or settings.home / "spool" / "capture"
+    return RemoteSink(server, token, spool)
+
+
+def _deliver(sink, server: str | None) -> None:
+    """A remote session waits until its spool is delivered, saying what waits while the server is away."""
+    if not server:
+        return
+    shown = None
+    while not sink.wait(2.0):
+        if sink.error and sink.error != shown:
+            shown = sink.error
+            console.print(f"[yellow]{sink.waiting()} page(s) wait in the local spool[/]: {sink.error}; they are "
+                          "delivered when the server answers (Ctrl-C leaves them for the next session)")
+    if sink.error:
+        raise EdossierError(f"pages stay in the local spool: {sink.error}")
+
+
+def _wait_for_stack(ctx, stack_id: int) -> None:
+    from ingest import batch
+    with _progress_bar() as bar:
+        batch.watch(ctx, [stack_id], bar)
+
+
+class _DeskOperator:
+    """The operator at the terminal: a live count, and questions when the device needs a hand."""
+
+    def __init__(self, source: str):
+        self.source = source
+
+    def captured(self, pages: int, capture) -> None:
+        console.print(f"\r{pages} page(s) scanned (sheet {capture.sheet} {capture.side})", end="")
+
+    def trouble(self, error, pages: int) -> bool:
+        console.print(f"\n[yellow]{error}[/] — {pages} page(s) scanned so far are kept.")
+        return _ask("Resume at the next sheet once cleared? [Y/n]", default=False)
+
+    def turn_over(self, fronts: int) -> bool:
+        console.print(f"\n{fronts} front(s) scanned.")
+        return _ask("Turn the stack over (last sheet on top) and load it; scan the backs? [Y/n]", default=False)
+
+    def another(self, pages: int) -> bool:
+        console.print()
+        return _ask("Next sheet in place? [Y/n] (n when the stack is done)", default=False)
+
+
+def _ask(question: str, default: bool) -> bool:
+    """Yes unless the operator says no; with no one at the terminal (end of input), `default`."""
+    console.print(question, end=" ")
+    line = sys.stdin.readline()
+    if not line:
+        console.print()
+        return default
+    return line.strip().lower() not in ("n", "no", "s", "stop")
+
+
+def _print_scan(result, as_json: bool) -> None:
+    if as_json:
+        out.print_json(data=result.as_json())
+        return
+    console.print()
+    out.print(f"{result.verdict()} → {result.where}")
+    for line in result.rescans:
+        out.print(f"  not filed twice: {line}")
+    if result.blank_backs:
+        out.print(f"  {result.blank_backs} blank backside(s): kept in the record, left out of the dossier")
+    if result.stopped:
+        out.print(f"  stopped: {result.stopped}")
+
+
+@cli.command(epilog=EXIT_CODES_HELP)
 @click.argument("folder", type=click.Path(path_type=Path, file_okay=False))
 @click.option("--seed", default=7, show_default=True, help="Same seed, same pages.")
 @click.option("--cases", default=3, show_default=True, type=click.IntRange(2, 50),

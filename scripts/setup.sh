@@ -7,10 +7,11 @@ cd "$(dirname "$0")/.."
 # tesserocr is built against the system's libtesseract (the same engine as the `tesseract` program and its
 # language data), so the build needs its headers and a compiler.
 APT_PACKAGES=(tesseract-ocr tesseract-ocr-chi-sim tesseract-ocr-eng fonts-wqy-microhei fonts-arphic-uming
-              libtesseract-dev libleptonica-dev pkg-config g++)
+              libtesseract-dev libleptonica-dev pkg-config g++ libsane1)
 if [[ "${1:-}" == "--test" ]]; then
   # pdftotext; real PostgreSQL and Redis servers for the contract and fault tests; a real browser for the web pages
-  APT_PACKAGES+=(poppler-utils postgresql redis-server chromium libjs-pdf)
+  # sane-utils and sane-airscan: the SANE test backend's tools and the real eSCL client the simulator is proven by
+  APT_PACKAGES+=(poppler-utils postgresql redis-server chromium libjs-pdf sane-utils sane-airscan)
 fi
 if [[ "${1:-}" == "--bench" ]]; then
   APT_PACKAGES+=(ocrmypdf pngquant redis-server postgresql)   # the baselines; the servers distributed.py starts
