@@ -60,18 +60,24 @@ class SaneScanner:
     def feed(self, settings: ScanSettings) -> Iterator[Capture]:
         with _lock:
             try:
-                scanner = self._open()
+                scanner = self._reopen()
                 source = self._configure(scanner, settings)
                 session = scanner.scan(multiple=source != "flatbed")
+            except StopIteration as exc:    # sane_start answered NO_DOCS: nothing on the feeder
+                raise DeviceError(DeviceState.FEEDER_EMPTY) from exc
             except Exception as exc:
                 raise _device_error(exc) from exc
         yield from self._pages(session, settings, source)
 
     def close(self) -> None:
+        if self._scanner is not None:
+            self._scanner._force_close()
         self._scanner = None
 
     def set_option(self, name: str, value) -> None:
-        """Set one backend option now, converting FIXED values (also between the pages of a running feed)."""
+        """Set one backend option now and for this device's later passes, converting FIXED values (also between
+        the pages of a running feed)."""
+        self.options[name] = value
         _set(self._open(), name, value)
 
     # inside ------------------------------------------------------------------------------------------------------
@@ -79,6 +85,13 @@ class SaneScanner:
         if self._scanner is None:
             pyinsane2 = _sane()
             self._scanner = pyinsane2.Scanner(name=self.name)
+        return self._scanner
+
+    def _reopen(self):
+        """Each pass on a freshly opened device, as after loading paper: no state left from the pass before (the
+        process's one handle is closed whichever scanner object opened it)."""
+        self._scanner = _sane().Scanner(name=self.name)
+        self._scanner._force_close()
         return self._scanner
 
     def _configure(self, scanner, settings: ScanSettings) -> str:
@@ -99,6 +112,8 @@ class SaneScanner:
                 try:
                     session.scan.read()
                 except EOFError:
+                    if not session.images:     # pyinsane2 signals NO_DOCS in mid-read as an end with no page
+                        return
                     sheet, side = (count // 2 + 1, ("front", "back")[count % 2]) if duplex else (count + 1, "front")
                     yield png_capture(session.images.pop(), device=self.id, source=source, side=side, sheet=sheet,
                                       dpi=settings.dpi)

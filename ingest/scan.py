@@ -112,9 +112,9 @@ class _Session:
         while True:
             try:
                 for capture in self.device.feed(self.plan.settings):
-                    if resumed and self._fed_again(capture):
+                    first_after_resume, resumed = resumed, False
+                    if first_after_resume and self._fed_again(capture):
                         continue
-                    resumed = False
                     self._file(capture, side, filed, fronts)
                     filed += 1
                 if self.plan.settings.source in ("flatbed", "camera") and self.operator.another(self.result.pages):

@@ -202,10 +202,28 @@ def hand(frame: np.ndarray, x: float, y: float) -> np.ndarray:
     return out
 
 
-def _camera(frame: np.ndarray, light: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """What the sensor records: the lit scene, a little optical blur, sensor noise, 8 bits."""
-    lit = cv2.GaussianBlur(frame * light, (0, 0), 0.6)
-    return np.clip(lit + rng.normal(0, NOISE_SIGMA, lit.shape).astype(np.float32), 0, 255).astype(np.uint8)
+class _Sensor:
+    """What the camera records: the lit scene, a little optical blur, sensor noise, 8 bits. The noise is a window
+    at a seeded offset into one bank made per sequence (making fresh Gaussian noise per frame is the slow part)."""
+
+    def __init__(self, seed: int):
+        self.rng = random.Random(seed)
+        self.light = _lighting()
+        cv2.setRNGSeed(seed)
+        self.bank = np.empty((FRAME[1] + 64, FRAME[0] + 64, 3), np.float32)
+        cv2.randn(self.bank, 0.0, NOISE_SIGMA)
+
+    def record(self, scene: np.ndarray) -> np.ndarray:
+        lit = cv2.GaussianBlur(scene * self.light, (0, 0), 0.6)
+        oy, ox = self.rng.randrange(64), self.rng.randrange(64)
+        return np.clip(lit + self.bank[oy:oy + FRAME[1], ox:ox + FRAME[0]], 0, 255).astype(np.uint8)
+
+
+def _write(folder: Path, index: int, frame: np.ndarray) -> None:
+    """One lossless frame; Huffman-only PNG, as noisy frames hardly compress and full deflate is slow on them."""
+    params = [cv2.IMWRITE_PNG_COMPRESSION, 1, cv2.IMWRITE_PNG_STRATEGY, cv2.IMWRITE_PNG_STRATEGY_HUFFMAN_ONLY]
+    if not cv2.imwrite(str(folder / (PATTERN % index)), frame, params):
+        raise OSError(f"could not write a frame into {folder}")
 
 
 # ---- sequences --------------------------------------------------------------------------------------------------
@@ -215,14 +233,14 @@ def page_sequence(folder: Path, steps: Sequence[Step], *, page: DeskPage | None 
     """Film a page following `steps` on the desk and write the frames into `folder` as frame_%03d.png."""
     page = page or court_page()
     folder.mkdir(parents=True, exist_ok=True)
-    background, light = desk(seed), _lighting()
+    background, sensor = desk(seed), _Sensor(seed)
     print_size = _page_at_size(page.image, PAGE_HEIGHT * 1.05)
-    rng, noise = random.Random(seed), np.random.default_rng(seed)
+    rng = random.Random(seed)
     corners, holds = [], []
     for index, (pose, held) in enumerate(_poses(steps, fps, rng)):
         where = page_corners(pose)
         scene = _lay(background, print_size, where) if _visible(where) else background
-        cv2.imwrite(str(folder / (PATTERN % index)), _camera(scene, light, noise), [cv2.IMWRITE_PNG_COMPRESSION, 1])
+        _write(folder, index, sensor.record(scene))
         corners.append(where if _visible(where) else None)
         holds.append(held and _visible(where))
     return DeskSequence(str(folder / PATTERN), fps, len(corners), page.text, page.title, tuple(corners),
@@ -244,11 +262,10 @@ def _runs(flags: list[bool]) -> tuple[range, ...]:
 def empty_sequence(folder: Path, *, seconds: float = 2.5, seed: int = 0, fps: float = 10.0) -> DeskSequence:
     """The desk with no page: a hand reaches in, moves about, rests for a second, and withdraws."""
     folder.mkdir(parents=True, exist_ok=True)
-    background, light = desk(seed), _lighting()
-    noise = np.random.default_rng(seed)
+    background, sensor = desk(seed), _Sensor(seed)
     count = max(1, round(seconds * fps))
     for index in range(count):
         t = min(1.0, 2.5 * index / count)         # arrives in the first 40 %, then rests
         scene = hand(background, 300 + 700 * _ease(t), FRAME[1] - 250 - 300 * _ease(t))
-        cv2.imwrite(str(folder / (PATTERN % index)), _camera(scene, light, noise), [cv2.IMWRITE_PNG_COMPRESSION, 1])
+        _write(folder, index, sensor.record(scene))
     return DeskSequence(str(folder / PATTERN), fps, count, "", "", (None,) * count, ())
