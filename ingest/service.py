@@ -16,6 +16,7 @@ from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from classify.identifiers import mask_text, parse_case_number
+from devices.registry import declared_devices, describe
 from ingest import pipeline, reports
 from ingest.auth import ROLES, TokenError, create_token, may
 from ingest.metrics import metrics_text
@@ -236,6 +237,14 @@ def _routes(app: FastAPI, ctx) -> None:
         except RetryRefused as exc:
             raise ApiError(422, "cannot_retry", str(exc)) from exc
         return {"id": item_id, "status": "retried", "stacks": submission.stack_ids}
+
+    # devices -------------------------------------------------------------------------------------------------
+    @app.get(f"{API}/devices", tags=["devices"],
+             summary="The capture devices declared in the settings, with their state now and capabilities")
+    def devices(who: Client = Depends(client)) -> list[dict]:
+        who.require("read")
+        declared = declared_devices(ctx.settings.devices)
+        return [describe(spec).as_json() | {"name": spec.name} for spec in declared.values()]
 
     # tokens --------------------------------------------------------------------------------------------------
     @app.get(f"{API}/tokens", tags=["tokens"], summary="Client tokens (never their secrets)")

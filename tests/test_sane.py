@@ -256,6 +256,27 @@ def test_pages_wait_in_the_spool_while_the_server_is_down_and_arrive_once_each(h
     assert not list((home / "spool" / "capture").glob("*/*"))
 
 
+def test_the_service_lists_declared_devices_with_their_state_to_operators_only(home, sane_dir, tmp_path):
+    config = tmp_path / "server.yaml"
+    config.write_text("devices:\n  declared:\n    desk-1:\n      address: sane:test:0\n      name: Desk 1 feeder\n"
+                      "    desk-9:\n      address: sane:nosuch:9\n    share:\n      address: folder:/nonexistent/in\n",
+                      encoding="utf-8")
+    operator = cli(home, "token", "create", "desk", "--role", "operator", config=config).stdout.strip()
+    device = cli(home, "token", "create", "scanner-1", "--role", "device", config=config).stdout.strip()
+    service = Service(home, config).start()
+    try:
+        listed = httpx.get(f"{service.url}/api/v1/devices", headers={"Authorization": f"Bearer {operator}"},
+                           timeout=60)
+        refused = httpx.get(f"{service.url}/api/v1/devices", headers={"Authorization": f"Bearer {device}"},
+                            timeout=60)
+    finally:
+        service.stop()
+    states = {d["id"]: (d["state"], d["name"]) for d in listed.json()}
+    assert states == {"desk-1": ("ready", "Desk 1 feeder"), "desk-9": ("offline", ""), "share": ("offline", "")}
+    assert next(d for d in listed.json() if d["id"] == "desk-1")["capabilities"]["sources"] == ["adf", "flatbed"]
+    assert refused.status_code == 403
+
+
 def _until(condition, what: str, limit: float = 120) -> None:
     deadline = time.monotonic() + limit
     while time.monotonic() < deadline:
