@@ -1,22 +1,29 @@
 """SANE scanners through pyinsane2 — the only module that imports it.
 
-Two traps (see DEVICES.md): pyinsane2's default helper-process mode fails on real pages, so its single-process mode
-is chosen before it is imported; and options of SANE type FIXED (resolution on some backends, the scan area on
-most) take value × 65536, so every value is converted by the option's own type. pyinsane2 holds one device handle
-per process: a process scans from one SANE device at a time.
+Each device is driven from a helper process of its own (`SaneScanner` here, `_Backend` there). SANE backends run
+their own reader threads and some cancel them asynchronously when a scan stops: a thread cancelled inside the loader
+leaves its lock held, and the process that loaded the backend then hangs at its next library load or at exit. Kept
+apart, a backend can only ever stall its helper, which is stopped and replaced; the service or command that asked
+goes on. The helper also gives each device the one open handle pyinsane2 allows per process.
+
+Two further traps (see DEVICES.md): pyinsane2's default helper-process mode fails on real pages, so its
+single-process mode is chosen before it is imported; and options of SANE type FIXED (resolution on some backends,
+the scan area on most) take value × 65536, so every value is converted by the option's own type.
 """
 from __future__ import annotations
 
+import multiprocessing
 import os
+import signal
 import threading
+import traceback
 from collections.abc import Iterator
 
 from devices.base import Capture, DeviceError, DeviceInfo, DeviceState, ScanSettings, png_capture
 
 os.environ.setdefault("PYINSANE_SINGLE_THREAD", "1")
 
-_lock = threading.Lock()          # pyinsane2 keeps one open handle per process
-_ready = False
+ANSWER_S = 120.0                  # a request the helper has not answered by then: the device is stuck
 
 # SANE status codes (sane.h) and what they mean at the device
 _STATES = {3: DeviceState.BUSY, 6: DeviceState.JAMMED, 7: DeviceState.FEEDER_EMPTY, 8: DeviceState.COVER_OPEN,
@@ -25,6 +32,215 @@ _SOURCE_WORDS = {"adf": ("ADF", "Feeder", "Automatic"), "flatbed": ("Flatbed", "
 _DUPLEX_WORDS = ("Duplex",)
 _MODES = {"color": ("Color", "Colour", "RGB"), "gray": ("Gray", "Grey"), "lineart": ("Lineart", "Line art", "Binary")}
 A4_MM = (210.0, 297.0)
+
+
+class SaneHelperFailed(RuntimeError):
+    """A defect in the helper (not a device condition): carries the helper's traceback."""
+
+
+class SaneScanner:
+    """A SANE device by name (`test:0`, `fujitsu:fi-7160:1234`). `options` are raw backend options set before
+    each scan (vendor options a court's scanner needs: `{"swdespeck": 1}`)."""
+
+    def __init__(self, id: str, name: str, options: dict | None = None):
+        self.id, self.name, self.options = id, name, dict(options or {})
+        self._lock = threading.Lock()
+        self._process = self._conn = None
+
+    # Device ------------------------------------------------------------------------------------------------------
+    def info(self) -> DeviceInfo:
+        try:
+            return self._call("info")
+        except DeviceError as exc:   # an unplugged or unknown device is a state to show, not a failure
+            return DeviceInfo(self.id, "sane", f"sane:{self.name}", DeviceState.OFFLINE, exc.detail or str(exc))
+
+    def feed(self, settings: ScanSettings) -> Iterator[Capture]:
+        self._call("start", settings, self.options)
+        try:
+            while (capture := self._call("next")) is not None:
+                yield capture
+        except GeneratorExit:        # the session stopped reading: end the scan at the device
+            self._call_quietly("cancel")
+            raise
+
+    def close(self) -> None:
+        with self._lock:
+            if self._process is None:
+                return
+            try:
+                self._conn.send(("quit", ()))
+            except OSError:
+                pass
+            self._stop_helper(wait_s=5.0)
+
+    def set_option(self, name: str, value) -> None:
+        """Set one backend option now and for this device's later passes, converting FIXED values (also between
+        the pages of a running feed)."""
+        self.options[name] = value
+        self._call("set", name, value)
+
+    # the helper --------------------------------------------------------------------------------------------------
+    def _call(self, command: str, *args):
+        with self._lock:
+            conn = self._helper()
+            try:
+                conn.send((command, args))
+                if not conn.poll(ANSWER_S):
+                    self._stop_helper(wait_s=0)
+                    raise DeviceError(DeviceState.OFFLINE, f"no answer from sane:{self.name} in {ANSWER_S:.0f} s")
+                kind, *answer = conn.recv()
+            except (EOFError, OSError) as exc:
+                code = self._stop_helper(wait_s=1.0)
+                raise DeviceError(DeviceState.OFFLINE, f"the SANE helper for {self.name} ended (exit {code}); "
+                                                       "the device is opened afresh on the next pass") from exc
+        if kind == "device":
+            raise DeviceError(DeviceState(answer[0]), answer[1])
+        if kind == "failed":
+            raise SaneHelperFailed(f"sane:{self.name} {command}: {answer[0]}")
+        return answer[0]
+
+    def _call_quietly(self, command: str) -> None:
+        try:
+            self._call(command)
+        except (DeviceError, SaneHelperFailed):
+            pass
+
+    def _helper(self):
+        if self._process is None or not self._process.is_alive():
+            self._stop_helper(wait_s=0)
+            context = multiprocessing.get_context("spawn")
+            self._conn, theirs = context.Pipe()
+            self._process = context.Process(target=_serve, args=(theirs, self.id, self.name),
+                                            name=f"sane:{self.name}", daemon=True)
+            self._process.start()
+            theirs.close()
+        return self._conn
+
+    def _stop_helper(self, wait_s: float) -> int | None:
+        process, self._process = self._process, None
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+        if process is None:
+            return None
+        process.join(wait_s)
+        if process.is_alive():
+            process.kill()
+            process.join()
+        return process.exitcode
+
+
+def _serve(conn, device_id: str, name: str) -> None:
+    """The helper: answers requests one at a time, then ends without running exit handlers (a backend's cancelled
+    reader thread may hold the loader lock they need)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)     # Ctrl-C at the terminal is for the command, which stops us
+    backend = _Backend(device_id, name)
+    try:
+        while True:
+            try:
+                command, args = conn.recv()
+            except (EOFError, OSError):
+                break
+            if command == "quit":
+                backend.close()
+                break
+            conn.send(_answer(backend, command, args))
+    finally:
+        os._exit(0)
+
+
+def _answer(backend: "_Backend", command: str, args: tuple) -> tuple:
+    try:
+        return ("ok", getattr(backend, command)(*args))
+    except DeviceError as exc:
+        return ("device", exc.state.value, exc.detail)
+    except Exception:
+        return ("failed", traceback.format_exc())
+
+
+class _Backend:
+    """Inside the helper: one SANE device through pyinsane2, one request at a time."""
+
+    def __init__(self, device_id: str, name: str):
+        self.id, self.name = device_id, name
+        self._scanner = self._session = None
+        self._settings = self._source = None
+        self._count = 0
+
+    def info(self) -> DeviceInfo:
+        address = f"sane:{self.name}"
+        try:
+            if self._scanner is None and self.name not in {d.name for d in _sane().get_devices()}:
+                return DeviceInfo(self.id, "sane", address, DeviceState.OFFLINE,
+                                  f"no SANE device {self.name} (`scanimage -L` lists the devices SANE sees)")
+            capabilities = _capabilities(self._open())
+        except Exception as exc:      # an unplugged or unknown device is a state to show, not a failure
+            return DeviceInfo(self.id, "sane", address, DeviceState.OFFLINE, _reason(exc))
+        return DeviceInfo(self.id, "sane", address, DeviceState.READY, "", capabilities)
+
+    def start(self, settings: ScanSettings, options: dict) -> None:
+        try:
+            scanner = self._reopen()
+            self._source = _configure(scanner, settings, options)
+            self._session = scanner.scan(multiple=self._source != "flatbed")
+        except StopIteration as exc:    # sane_start answered NO_DOCS: nothing on the feeder
+            raise DeviceError(DeviceState.FEEDER_EMPTY) from exc
+        except Exception as exc:
+            raise _device_error(exc) from exc
+        self._settings, self._count = settings, 0
+
+    def next(self) -> Capture | None:
+        """The next page of the running pass, or None at its end."""
+        session = self._session
+        if session is None or (self._source == "flatbed" and self._count):    # the glass holds one page
+            self._session = None
+            return None
+        try:
+            page = _read_page(session)
+        except Exception as exc:
+            self._session = None
+            _cancel(session)
+            raise _device_error(exc) from exc
+        if page is None:
+            self._session = None
+            return None
+        return self._capture(page)
+
+    def set(self, name: str, value) -> None:
+        _set(self._open(), name, value)
+
+    def cancel(self) -> None:
+        if self._session is not None:
+            _cancel(self._session)
+            self._session = None
+
+    def close(self) -> None:
+        self.cancel()
+        if self._scanner is not None:
+            self._scanner._force_close()
+        self._scanner = None
+
+    def _capture(self, page) -> Capture:
+        duplex = self._settings.duplex and self._source == "adf"
+        count = self._count
+        sheet, side = (count // 2 + 1, ("front", "back")[count % 2]) if duplex else (count + 1, "front")
+        self._count += 1
+        return png_capture(page, device=self.id, source=self._source, side=side, sheet=sheet,
+                           dpi=self._settings.dpi)
+
+    def _open(self):
+        if self._scanner is None:
+            self._scanner = _sane().Scanner(name=self.name)
+        return self._scanner
+
+    def _reopen(self):
+        """Each pass on a freshly opened device, as after loading paper: no state left from the pass before."""
+        self._scanner = _sane().Scanner(name=self.name)
+        self._scanner._force_close()
+        return self._scanner
+
+
+_ready = False
 
 
 def _sane():
@@ -36,95 +252,29 @@ def _sane():
     return pyinsane2
 
 
-class SaneScanner:
-    """A SANE device by name (`test:0`, `fujitsu:fi-7160:1234`). `options` are raw backend options set before
-    each scan (vendor options a court's scanner needs: `{"swdespeck": 1}`)."""
-
-    def __init__(self, id: str, name: str, options: dict | None = None):
-        self.id, self.name, self.options = id, name, dict(options or {})
-        self._scanner = None
-
-    # Device ------------------------------------------------------------------------------------------------------
-    def info(self) -> DeviceInfo:
-        try:
-            with _lock:
-                if self._scanner is None and self.name not in {d.name for d in _sane().get_devices()}:
-                    return DeviceInfo(self.id, "sane", f"sane:{self.name}", DeviceState.OFFLINE,
-                                      f"no SANE device {self.name} (`scanimage -L` lists the devices SANE sees)")
-                scanner = self._open()
-                capabilities = _capabilities(scanner)
-        except Exception as exc:      # an unplugged or unknown device is a state to show, not a failure
-            return DeviceInfo(self.id, "sane", f"sane:{self.name}", DeviceState.OFFLINE, _reason(exc))
-        return DeviceInfo(self.id, "sane", f"sane:{self.name}", DeviceState.READY, "", capabilities)
-
-    def feed(self, settings: ScanSettings) -> Iterator[Capture]:
-        with _lock:
+def _read_page(session):
+    """Read until one page ends: its image, or None when the feeder ran out (pyinsane2 signals NO_DOCS in
+    mid-read as an end with no page, or by StopIteration)."""
+    try:
+        while True:
             try:
-                scanner = self._reopen()
-                source = self._configure(scanner, settings)
-                session = scanner.scan(multiple=source != "flatbed")
-            except StopIteration as exc:    # sane_start answered NO_DOCS: nothing on the feeder
-                raise DeviceError(DeviceState.FEEDER_EMPTY) from exc
-            except Exception as exc:
-                raise _device_error(exc) from exc
-        yield from self._pages(session, settings, source)
+                session.scan.read()
+            except EOFError:
+                return session.images.pop() if session.images else None
+    except StopIteration:
+        return None
 
-    def close(self) -> None:
-        if self._scanner is not None:
-            self._scanner._force_close()
-        self._scanner = None
 
-    def set_option(self, name: str, value) -> None:
-        """Set one backend option now and for this device's later passes, converting FIXED values (also between
-        the pages of a running feed)."""
-        self.options[name] = value
-        _set(self._open(), name, value)
-
-    # inside ------------------------------------------------------------------------------------------------------
-    def _open(self):
-        if self._scanner is None:
-            pyinsane2 = _sane()
-            self._scanner = pyinsane2.Scanner(name=self.name)
-        return self._scanner
-
-    def _reopen(self):
-        """Each pass on a freshly opened device, as after loading paper: no state left from the pass before (the
-        process's one handle is closed whichever scanner object opened it)."""
-        self._scanner = _sane().Scanner(name=self.name)
-        self._scanner._force_close()
-        return self._scanner
-
-    def _configure(self, scanner, settings: ScanSettings) -> str:
-        source = _choose_source(scanner, settings)
-        _choose(scanner, "mode", _MODES["gray" if settings.mode == "lineart" else settings.mode])
-        if settings.mode == "lineart" and "depth" in scanner.options and not _choose_mode_lineart(scanner):
-            _set(scanner, "depth", 1)
-        _set(scanner, "resolution", settings.dpi)
-        _set_area(scanner, settings.area_mm or (0.0, 0.0, *A4_MM))
-        for name, value in self.options.items():
-            _set(scanner, name, value)
-        return source
-
-    def _pages(self, session, settings: ScanSettings, source: str) -> Iterator[Capture]:
-        count, duplex = 0, settings.duplex and source == "adf"
-        try:
-            while True:
-                try:
-                    session.scan.read()
-                except EOFError:
-                    if not session.images:     # pyinsane2 signals NO_DOCS in mid-read as an end with no page
-                        return
-                    sheet, side = (count // 2 + 1, ("front", "back")[count % 2]) if duplex else (count + 1, "front")
-                    yield png_capture(session.images.pop(), device=self.id, source=source, side=side, sheet=sheet,
-                                      dpi=settings.dpi)
-                    count += 1
-                    if source == "flatbed":
-                        return
-        except StopIteration:
-            return
-        except Exception as exc:
-            _cancel(session)
-            raise _device_error(exc) from exc
+def _configure(scanner, settings: ScanSettings, options: dict) -> str:
+    source = _choose_source(scanner, settings)
+    _choose(scanner, "mode", _MODES["gray" if settings.mode == "lineart" else settings.mode])
+    if settings.mode == "lineart" and "depth" in scanner.options and not _choose_mode_lineart(scanner):
+        _set(scanner, "depth", 1)
+    _set(scanner, "resolution", settings.dpi)
+    _set_area(scanner, settings.area_mm or (0.0, 0.0, *A4_MM))
+    for name, value in options.items():
+        _set(scanner, name, value)
+    return source
 
 
 def _capabilities(scanner) -> dict:
