@@ -194,6 +194,11 @@ class DeviceSettings(_Section):
     still_s: float = Field(0.8, gt=0)       # document cameras: a page still this long is captured
 
 
+class CaseSettings(_Section):
+    stages_file: Path | None = None         # stages and what each requires (None: config/stages.yaml)
+    holidays_file: Path | None = None       # the court's working-day calendar (None: config/holidays.yaml)
+
+
 class Settings(_Section):
     home: Path
     queue: QueueSettings = QueueSettings()
@@ -206,6 +211,7 @@ class Settings(_Section):
     dossier: DossierSettings = DossierSettings()
     service: ServiceSettings = ServiceSettings()
     devices: DeviceSettings = DeviceSettings()
+    cases: CaseSettings = CaseSettings()
 
     @property
     def catalogue_url(self) -> str:

@@ -37,7 +37,14 @@ def _sane(spec: Declared) -> Device:
 
 def _escl(spec: Declared) -> Device:
     from devices.escl import EsclScanner
-    return EsclScanner(spec.id, spec.target)
+    return EsclScanner(spec.id, escl_root(spec.target))
+
+
+def escl_root(url: str) -> str:
+    """The eSCL root of a scanner's address: http://HOST:PORT alone means the usual http://HOST:PORT/eSCL."""
+    from urllib.parse import urlsplit
+    parts = urlsplit(url)
+    return url.rstrip("/") + "/eSCL" if parts.path in ("", "/") else url.rstrip("/")
 
 
 def _camera(spec: Declared) -> Device:
@@ -48,7 +55,7 @@ def _camera(spec: Declared) -> Device:
 
 ADAPTERS = {"sane": _sane, "escl": _escl, "camera": _camera}
 DEFAULT_SOURCE = {"sane": "adf", "escl": "adf", "camera": "camera", "folder": "folder"}
-ADDRESS_FORM = "sane:NAME, escl:http://HOST:PORT/eSCL, camera:INDEX, camera:FILE or folder:PATH"
+ADDRESS_FORM = "sane:NAME, escl:http://HOST:PORT[/eSCL], camera:INDEX, camera:FILE or folder:PATH"
 
 
 class UnknownDevice(ValueError):

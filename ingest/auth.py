@@ -8,8 +8,8 @@ from config.errors import EdossierError, ExitCode
 ROLES = ("device", "operator", "admin")
 RIGHTS = {
     "device": frozenset({"upload"}),                                  # into its own stacks, and read their state
-    "operator": frozenset({"upload", "read", "retry"}),
-    "admin": frozenset({"upload", "read", "retry", "tokens"}),
+    "operator": frozenset({"upload", "read", "retry", "cases"}),       # cases: open them, report their stages
+    "admin": frozenset({"upload", "read", "retry", "cases", "tokens"}),
 }
 PREFIX = "edo_"
 

@@ -296,6 +296,70 @@ def _print_report(report, as_json: bool) -> None:
                   "— the work is left pending (traceback in the log); run the same command again to retry")
 
 
+# case --------------------------------------------------------------------------------------------------------------
+@cli.group(epilog=EXIT_CODES_HELP)
+def case() -> None:
+    """Open cases and report the stages they reach, as the case-management system does through the API.
+    Events may come twice or out of order: nothing is recorded twice, and the earliest time given for a stage
+    holds.
+
+    \b
+    Example:
+      edossier case open "（2024）浙0803民初1234号" --tribunal 民一庭 --parties 张三 --parties 李四
+      edossier case event "（2024）浙0803民初1234号" JUDGMENT --at 2026-03-02
+    """
+
+
+@case.command(name="open", epilog=EXIT_CODES_HELP)
+@click.argument("case_no")
+@click.option("--court", help="The court, e.g. 浙江省嘉兴市南湖区人民法院.")
+@click.option("--tribunal", help="The tribunal hearing it, e.g. 民一庭.")
+@click.option("--parties", multiple=True, help="A party (give it once per party).")
+@click.option("--json", "as_json", is_flag=True, help="JSON on stdout, for scripts.")
+@click.pass_obj
+def case_open(state: State, case_no: str, court: str | None, tribunal: str | None, parties: tuple[str, ...],
+              as_json: bool) -> None:
+    """Open a case; opened again, only the details given are replaced.
+
+    \b
+    Example:
+      edossier case open "（2024）浙0803民初1234号" --tribunal 民一庭 --parties 张三 --parties 李四
+    """
+    from ingest.cases import open_case
+    result = open_case(state.context(), case_no, court=court, tribunal=tribunal, parties=list(parties))
+    if as_json:
+        out.print_json(data=result)
+        return
+    out.print(f"{result['case_no']}: {'opened' if result['opened'] else 'already open, details updated'}"
+              + (f"; {result['pages_held']} page(s) received for it before are shown with it"
+                 if result["opened"] and result["pages_held"] else ""))
+
+
+@case.command(name="event", epilog=EXIT_CODES_HELP)
+@click.argument("case_no")
+@click.argument("stage")
+@click.option("--at", "at", help="When the stage was reached (2026-03-02 or 2026-03-02T15:30, court time); now "
+              "when left out.")
+@click.option("--json", "as_json", is_flag=True, help="JSON on stdout, for scripts.")
+@click.pass_obj
+def case_event(state: State, case_no: str, stage: str, at: str | None, as_json: bool) -> None:
+    """Record that a case reached STAGE (FILING PRETRIAL TRIAL JUDGMENT SERVICE ENFORCEMENT ARCHIVING, or 立案
+    审前 庭审 裁判 送达 执行 归档).
+
+    \b
+    Example:
+      edossier case event "（2024）浙0803民初1234号" JUDGMENT --at 2026-03-02
+    """
+    from ingest.cases import record_event
+    result = record_event(state.context(), case_no, stage, at, _client())
+    if as_json:
+        out.print_json(data=result)
+        return
+    out.print(f"{result['case_no']}: {result['stage']} at {result['at']}"
+              + ("" if result["changed"] else " (already known: nothing changed)")
+              + f"; the case is at {result['stage_now']}")
+
+
 # status ------------------------------------------------------------------------------------------------------------
 @cli.command(epilog=EXIT_CODES_HELP)
 @click.argument("case_no", required=False)

@@ -45,6 +45,7 @@ MISSING_TRIES = 6              # when the store answers it has no such blob (sti
 def execute(ctx, job: str, args: list) -> dict:
     """Run one job in this worker process. A defect is logged with its traceback and reported, never swallowed."""
     from storage.blobs import BlobNotFound, BlobUnavailable
+    from storage.catalogue import unreachable as catalogue_unreachable
     try:
         JOBS[job].run(ctx, *args)
         return {"ok": True}
@@ -59,6 +60,10 @@ def execute(ctx, job: str, args: list) -> dict:
         return {"ok": False, "kind": "missing", "error": f"internal error: BlobNotFound: {exc} (catalogued, "
                 "not in the blob store)", "traceback": traceback.format_exc()}
     except Exception as exc:  # a defect in our code or a server down: reported as such, the work left pending
+        if catalogue_unreachable(exc):      # an outage delays the work, as long as it lasts; never a failure
+            log.warning("job %s %s: the catalogue is not reachable now (%s); tried again shortly", job, args[:1],
+                        type(exc).__name__)
+            return {"ok": False, "kind": "unavailable", "error": f"catalogue not reachable now: {exc}"}
         log.exception("internal error in job %s %s", job, args[:1])
         return {"ok": False, "kind": "error", "error": f"internal error: {type(exc).__name__}: {exc}",
                 "traceback": traceback.format_exc()}

@@ -26,6 +26,37 @@ def case_status(ctx, case_no: str) -> dict | None:
                        "pages": len(d["page_ids"]), "page_ids": d["page_ids"], "confidence": d["confidence"], "review": bool(d["review"]),
                        "reason": d["reason"] or ""} for d in documents],
         "quarantined": [_item(q) for q in ctx.catalogue.quarantine_items("open") if q["case_no"] == case_no],
+        **_progress(ctx, case_no, case, documents, counts),
+    }
+
+
+def _progress(ctx, case_no: str, case: dict | None, documents: list[dict], counts: dict) -> dict:
+    """The case as the case-management system opened it, its stage, and what its dossier still lacks — in words
+    an operator can act on."""
+    from dossier.progress import progress
+    from ingest.cases import iso, rules
+    found = rules(ctx.settings.cases)
+    reached = ctx.catalogue.stages_of_case(case_no)
+    family = case["family"] if case else _family(case_no)
+    state = progress(found.stages, found.taxonomy, found.calendar, family, reached,
+                     {d["type_code"] for d in documents})
+    opened_at = case["opened_at"] if case else None
+    missing = list(state.missing)
+    if opened_at is None:
+        missing.insert(0, "case not opened yet: its pages are kept and shown with it when it is opened")
+    for status, words in (("pending", "not digitised yet"), ("failed", "in quarantine")):
+        if counts.get(status):
+            missing.append(f"{counts[status]} page(s) {words}")
+    return {
+        "case": {"opened": opened_at is not None, "opened_at": iso(opened_at, found.calendar),
+                 "court": case["court"] if case else None, "tribunal": case["tribunal"] if case else None,
+                 "parties": [mask_text(p) for p in (case["parties"] or [])] if case else [],
+                 "stage": state.stage, "stage_since": iso(state.since, found.calendar),
+                 "stages": {stage: iso(at, found.calendar) for stage, at in
+                            sorted(reached.items(), key=lambda item: item[1])}},
+        "missing": missing,
+        "missing_types": [list(options) for options in state.missing_types],
+        "digitised": not missing and sum(counts.get(s, 0) for s in ("done", "pending", "failed")) > 0,
     }
 
 
@@ -94,3 +125,11 @@ def _render_case(console, data: dict) -> None:
                       f"{d['confidence']:.2f}", "yes" if d["review"] else "")
     console.print(table)
     console.print("pages: " + ", ".join(f"{k} {v}" for k, v in data["pages"].items()))
+    case = data["case"]
+    facts = [f"stage {case['stage']} since {case['stage_since'][:10]}" if case["stage"] else "no stage reported",
+             *(f"{k} {case[k]}" for k in ("court", "tribunal") if case[k])]
+    console.print("case: " + ", ".join(facts) + (f"; parties {', '.join(case['parties'])}" if case["parties"] else ""))
+    if data["digitised"]:
+        console.print("[green]digitised[/]: every page read and every document its stage requires is held")
+    for line in data["missing"]:
+        console.print(f"[yellow]missing[/]: {line}")

@@ -17,6 +17,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from classify.identifiers import mask_text, parse_case_number
 from devices.registry import declared_devices, describe
+from ingest import cases as cases_flow
 from ingest import pipeline, reports
 from ingest.auth import ROLES, TokenError, create_token, may
 from ingest.metrics import metrics_text
@@ -59,6 +60,20 @@ class StackIn(BaseModel):
 class RetryIn(BaseModel):
     case_no: str | None = Field(None, description="Re-route the file to this case.")
     password: str | None = Field(None, description="Password of a password-protected PDF.")
+
+
+class CaseIn(BaseModel):
+    case_no: str = Field(description="The case number, e.g. （2024）浙0803民初1234号.")
+    court: str | None = Field(None, max_length=200)
+    tribunal: str | None = Field(None, max_length=200, description="The tribunal hearing it, e.g. 民一庭.")
+    parties: list[str] = Field(default_factory=list, description="The parties, by name.")
+
+
+class EventIn(BaseModel):
+    stage: str = Field(description="FILING PRETRIAL TRIAL JUDGMENT SERVICE ENFORCEMENT ARCHIVING (or 立案 审前 庭审 "
+                       "裁判 送达 执行 归档).")
+    at: str | None = Field(None, description="When it was reached: ISO 8601 date or time (court time when it has "
+                           "no zone); now when left out.")
 
 
 class TokenIn(BaseModel):
@@ -171,6 +186,20 @@ def _routes(app: FastAPI, ctx) -> None:
     def cases(who: Client = Depends(client)) -> list[dict]:
         who.require("read")
         return reports.overall_status(ctx)["cases"]
+
+    @app.post(f"{API}/cases", tags=["cases"], summary="Open a case (again: the details given replace those held)")
+    def open_case(body: CaseIn, response: Response, who: Client = Depends(client)) -> dict:
+        who.require("cases")
+        result = _case_call(cases_flow.open_case, ctx, body.case_no, court=body.court, tribunal=body.tribunal,
+                            parties=body.parties)
+        response.status_code = 201 if result["opened"] else 200
+        return result
+
+    @app.post(f"{API}/cases/{{case_no}}/events", tags=["cases"],
+              summary="A stage the case reached; sent twice or out of order, nothing is recorded twice")
+    def case_event(case_no: str, body: EventIn, who: Client = Depends(client)) -> dict:
+        who.require("cases")
+        return _case_call(cases_flow.record_event, ctx, case_no, body.stage, body.at, f"api:{who.name}")
 
     @app.get(f"{API}/cases/{{case_no}}", tags=["cases"],
              summary="One case: documents, pages, pending, review, quarantined")
@@ -321,6 +350,13 @@ def _size(file: UploadFile) -> int:
     size = file.file.tell()
     file.file.seek(0)
     return size
+
+
+def _case_call(action, *args, **kwargs) -> dict:
+    try:
+        return action(*args, **kwargs)
+    except cases_flow.CaseRefused as exc:
+        raise ApiError(422, "refused", str(exc)) from exc
 
 
 def _case_number(text: str) -> str:

@@ -145,6 +145,19 @@ cases = Table(
     Column("assembly_seconds", Float),
     Column("fingerprint", String(64)),                                 # of what the stored dossier was built from
     Column("manifest_key", String(64)),
+    Column("court", Text),                                             # as the case-management system opened it
+    Column("tribunal", Text),
+    Column("parties", JSON),
+    Column("opened_at", Float),                                        # None: pages arrived, the case is not open
+)
+
+case_events = Table(
+    "case_events", metadata,                  # one per case and stage reached: the earliest time reported for it
+    Column("case_no", Text, primary_key=True),
+    Column("stage", String(16), primary_key=True),
+    Column("at", Float, nullable=False),
+    Column("recorded_at", Float, nullable=False),
+    Column("client", Text, nullable=False),
 )
 
 volumes = Table(
@@ -289,6 +302,21 @@ def make_writer(url: str, engine: Engine) -> Engine:
     event.listen(writer, "connect", on_connect)
     event.listen(writer, "begin", on_begin)
     return writer
+
+
+def unreachable(exc: BaseException) -> bool:
+    """Whether `exc` says the catalogue cannot be reached now — a server down, restarting or recovering, a
+    connection dropped, the pool exhausted, a database file busy — rather than a defect in a statement (SQLite
+    reports "no such column" and syntax errors as operational errors too; those stay defects)."""
+    from sqlalchemy import exc as errors
+    if isinstance(exc, errors.DBAPIError) and exc.connection_invalidated:
+        return True
+    if isinstance(exc, errors.TimeoutError):
+        return True
+    if isinstance(exc, (errors.OperationalError, errors.InterfaceError)):
+        text = str(exc.orig).lower()
+        return not any(word in text for word in ("no such", "syntax error", "has no column", "no column"))
+    return False
 
 
 def insert_new(conn: Connection, table: Table, values: dict, key: Sequence[str]):
@@ -577,6 +605,36 @@ class Catalogue:
             insert_new(conn, cases, dict(case_no=case_no, family=family, created_at=time.time(), version=0,
                                          assembled_version=0), ["case_no"])
             conn.execute(update(cases).where(cases.c.case_no == case_no).values(version=cases.c.version + 1))
+
+    def open_case(self, case_no: str, family: str, *, court: str | None, tribunal: str | None,
+                  parties: list[str] | None) -> bool:
+        """Open a case (or fill in what a later open adds); True when it was not open before. Details given again
+        replace the ones held; details left out keep them."""
+        now = time.time()
+        with self.writer.begin() as conn:
+            insert_new(conn, cases, dict(case_no=case_no, family=family, created_at=now, version=0,
+                                         assembled_version=0), ["case_no"])
+            was_open = conn.execute(select(cases.c.opened_at).where(cases.c.case_no == case_no)).scalar()
+            given = {k: v for k, v in (("court", court), ("tribunal", tribunal), ("parties", parties)) if v}
+            conn.execute(update(cases).where(cases.c.case_no == case_no).values(
+                opened_at=was_open or now, version=cases.c.version + 1, **given))
+        return was_open is None
+
+    def record_stage(self, case_no: str, stage: str, at: float, client: str) -> bool:
+        """A stage event; True when it changed what is known (a new stage, or an earlier time for one)."""
+        with self.writer.begin() as conn:
+            if insert_new(conn, case_events, dict(case_no=case_no, stage=stage, at=at, recorded_at=time.time(),
+                                                   client=client), ["case_no", "stage"]) is not None:
+                return True
+            return conn.execute(update(case_events).where(
+                (case_events.c.case_no == case_no) & (case_events.c.stage == stage) & (case_events.c.at > at))
+                .values(at=at, recorded_at=time.time(), client=client)).rowcount > 0
+
+    def stages_of_case(self, case_no: str) -> dict[str, float]:
+        """Each stage the case has reached, with when."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(case_events.c.stage, case_events.c.at).where(case_events.c.case_no == case_no))
+            return {stage: at for stage, at in rows}
 
     def case_numbers(self) -> list[str]:
         with self.engine.connect() as conn:

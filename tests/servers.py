@@ -119,8 +119,10 @@ class Postgres:
         self._as_postgres(str(self.binaries() / "pg_ctl"), "-D", str(self.data), "-m",
                           "immediate" if crash else "fast", "-w", "stop")
 
-    def restart(self, crash: bool = False) -> None:
+    def restart(self, crash: bool = False, down_s: float = 0.0) -> None:
+        """Stop (a crash: the postmaster killed) and start again after `down_s` seconds away."""
         self.stop(crash)
+        time.sleep(down_s)
         self._as_postgres(str(self.binaries() / "pg_ctl"), "-D", str(self.data), "-l", str(self.data / "log"), "-w",
                           "-o", f"-p {self.port} -k {self.base} -c listen_addresses=127.0.0.1 -c max_connections=200",
                           "start")

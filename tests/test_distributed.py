@@ -137,7 +137,7 @@ def test_a_postgresql_restart_marks_no_page_done_without_its_results(tmp_path, r
         _submit(cluster, url, pages)
         cluster.wait_until(lambda: cluster.pages_done() >= 1, 180, "no page was done")
         fault_at = time.monotonic()
-        postgres_private.restart(crash=True)
+        postgres_private.restart(crash=True, down_s=20)       # longer than a job's tries for an internal error
         cluster.healed("PostgreSQL crashed and restarted", fault_at, _count(pages), SETTLE_S)
         cluster.check_dossiers(pages)
         assert cluster.status()["internal_errors"] == []

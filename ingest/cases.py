@@ -1,0 +1,105 @@
+"""Cases opened and moved by the court's case-management system, from the command line or the HTTP API alike.
+
+Events are idempotent and may come twice or out of order: opening a case again only adds the details it brings,
+and a stage reported again keeps the earliest time given for it. The case's stage is the one reached last. Pages
+that arrived before their case was opened are already in the catalogue under its number: opening the case shows
+them with it, nothing is moved.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import time
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+from classify.identifiers import parse_case_number
+from classify.taxonomy import Taxonomy
+from config.errors import EdossierError, ExitCode
+from dossier.calendar import WorkCalendar
+from dossier.progress import StageRules, UnknownStage
+
+
+class CaseRefused(EdossierError):
+    """An event that cannot be recorded as given (not a case number, an unknown stage, a time not understood)."""
+    exit_code = ExitCode.usage
+
+
+@dataclass(frozen=True)
+class Rules:
+    stages: StageRules
+    calendar: WorkCalendar
+    taxonomy: Taxonomy
+
+
+def rules(settings) -> Rules:
+    """The stage rules and the working-day calendar from the `cases` settings section (checked when loaded)."""
+    return _rules(settings.stages_file, settings.holidays_file)
+
+
+@lru_cache(maxsize=4)
+def _rules(stages_file: Path | None, holidays_file: Path | None) -> Rules:
+    taxonomy = Taxonomy.load()
+    try:
+        return Rules(StageRules.load(stages_file, taxonomy), WorkCalendar.load(holidays_file), taxonomy)
+    except (OSError, ValueError) as exc:
+        raise CaseRefused(f"the case rules cannot be read: {exc}") from exc
+
+
+def case_number(text: str) -> str:
+    number = parse_case_number(text, strict=False)
+    if number is None:
+        raise CaseRefused(f"'{text}' is not a case number, e.g. （2024）浙0803民初1234号")
+    return number.text
+
+
+def open_case(ctx, text: str, *, court: str | None = None, tribunal: str | None = None,
+              parties: list[str] | None = None) -> dict:
+    """Open the case (again): answers {case_no, opened: True when it was not open before, pages already held}."""
+    case_no = case_number(text)
+    family = rules(ctx.settings.cases).taxonomy.family_of_case_type(parse_case_number(case_no).type_code)
+    parties = [p.strip() for p in parties or [] if p and p.strip()] or None
+    new = ctx.catalogue.open_case(case_no, family, court=court or None, tribunal=tribunal or None, parties=parties)
+    held = ctx.catalogue.case_page_counts(case_no)
+    return {"case_no": case_no, "opened": new,
+            "pages_held": sum(held.get(status, 0) for status in ("done", "pending", "failed"))}
+
+
+def record_event(ctx, text: str, stage_text: str, at: str | float | None, client: str) -> dict:
+    """A stage reached at `at` (ISO date or time, court time when no zone is given; now when None). Answers
+    {case_no, stage, at: the time held for the stage (the earliest reported), changed: False for an event that
+    changed nothing, stage_now}."""
+    case_no = case_number(text)
+    found = rules(ctx.settings.cases)
+    try:
+        stage = found.stages.stage(stage_text)
+    except UnknownStage as exc:
+        raise CaseRefused(str(exc)) from exc
+    when = event_time(at, found.calendar)
+    if ctx.catalogue.case(case_no) is None or ctx.catalogue.case(case_no)["opened_at"] is None:
+        open_case(ctx, case_no)              # an event for a case not opened yet opens it: nothing is refused
+    changed = ctx.catalogue.record_stage(case_no, stage, when, client)
+    reached = ctx.catalogue.stages_of_case(case_no)
+    current = found.stages.current(reached)
+    return {"case_no": case_no, "stage": stage, "at": iso(reached[stage], found.calendar), "changed": changed,
+            "stage_now": current[0] if current else None}
+
+
+def event_time(at: str | float | None, calendar: WorkCalendar) -> float:
+    if at is None or at == "":
+        return time.time()
+    if isinstance(at, (int, float)):
+        return float(at)
+    try:
+        parsed = dt.datetime.fromisoformat(str(at).strip())
+    except ValueError as exc:
+        raise CaseRefused(f"--at {at!r}: give a date or a time, e.g. 2026-03-02 or 2026-03-02T15:30") from exc
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=calendar.zone)
+    return parsed.timestamp()
+
+
+def iso(at: float | None, calendar: WorkCalendar) -> str | None:
+    if at is None:
+        return None
+    return dt.datetime.fromtimestamp(at, calendar.zone).isoformat(timespec="seconds")
