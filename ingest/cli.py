@@ -920,6 +920,88 @@ def _print_scan(result, as_json: bool) -> None:
 
 
 @cli.command(epilog=EXIT_CODES_HELP)
+@click.argument("folder")
+@click.option("--poll", is_flag=True, help="Poll the folder instead of listening to the system's events: needed on "
+              "network mounts (CIFS/NFS), where inotify sees nothing.")
+@click.option("--case", "case_no", help="File everything into this case (else a sub-folder named after a case "
+              "number files its papers into that case).")
+@click.option("--server", help="Send the files to a remote `edossier serve` (token from EDOSSIER_TOKEN).")
+@click.option("--once", is_flag=True, help="Take what the folder holds now, then stop (for scripts and schedulers).")
+@click.option("--json", "as_json", is_flag=True, help="One JSON line per file on stdout, for scripts.")
+@click.pass_obj
+def watch(state: State, folder: str, poll: bool, case_no: str | None, server: str | None, once: bool,
+          as_json: bool) -> None:
+    """Watch a hot folder: each complete file dropped into FOLDER (or a declared folder device) is filed, then
+    moved to FOLDER/done/; a file that is not a complete scan moves to FOLDER/failed/ with NAME.reason.txt beside
+    it. A file is taken once it arrived by a rename, or stayed unchanged for devices.settle_s seconds, and is valid.
+    Stopped and started again, it never files a file twice. Ctrl-C stops it.
+
+    \b
+    Example:
+      edossier watch /srv/scans/inbox
+      edossier watch /mnt/mfp-share --poll --server https://edossier.court.local:8440
+    """
+    import threading
+    from devices.hotfolder import HotFolder
+    from devices.registry import resolve
+    from ingest.watch import watch as watching
+    settings = load_settings(state.config, **state.overrides)
+    declared = _declared(state)
+    spec = declared.get(folder)
+    if spec is not None and spec.kind != "folder":
+        raise click.UsageError(f"{folder} is a {spec.kind} device: scan it with edossier scan --device {folder}")
+    root = Path(spec.target if spec else folder).expanduser()
+    if not root.is_dir():
+        raise NotFound(f"no folder {root} to watch")
+    device = spec.id if spec else f"folder:{root.resolve()}"
+    case_no = _normal_case_no(case_no) if case_no else (spec.case_no if spec else None)
+    hot = HotFolder(root, poll=poll or bool(spec and spec.poll), settle_s=settings.devices.settle_s,
+                    rescan_s=settings.devices.rescan_s).start()
+    ctx = None if server else state.context()
+    make_sink = (lambda: _capture_sink(state, ctx, server)) if server else (lambda: _capture_sink(state, ctx, None))
+    told = _told_json if as_json else _told_line
+    if not as_json:
+        console.print(f"watching {hot.root} ({'polling' if hot.poll else 'events'}); Ctrl-C stops")
+    stop = threading.Event()
+    try:
+        with _local_workers(ctx, wanted=True, kind="watch") if ctx else _nothing():
+            outcomes = watching(hot, make_sink, device=device, case_no=case_no, stop=stop, once=once, told=told)
+            if ctx is not None and once:
+                _wait_for_stacks(ctx, device, outcomes)
+    finally:
+        stop.set()
+        hot.stop()
+    if any(o.error for o in outcomes):
+        sys.exit(ExitCode.internal_error)
+    sys.exit(ExitCode.quarantined if any(not o.taken for o in outcomes) else ExitCode.ok)
+
+
+def _told_line(outcome) -> None:
+    if outcome.taken:
+        out.print(f"taken: {outcome.file} → {outcome.where}" + (f" ({outcome.case_no})" if outcome.case_no else ""))
+    else:
+        out.print(f"{'not taken' if outcome.error else 'failed'}: {outcome.file}: {mask_text(outcome.reason)}")
+
+
+def _told_json(outcome) -> None:
+    import json
+    data = outcome.as_json()
+    data["reason"] = mask_text(data["reason"])
+    out.print(json.dumps(data, ensure_ascii=False), soft_wrap=True)
+
+
+def _wait_for_stacks(ctx, device: str, outcomes) -> None:
+    """--once in this data folder: the files taken, and any the folder's earlier runs left unread, are read before
+    the command ends."""
+    from ingest import batch
+    stacks = {ctx.catalogue.stack_by_key(f"capture:{o.key}").id for o in outcomes if o.taken}
+    stacks = sorted(stacks | set(ctx.catalogue.unsettled_stacks(device)))
+    if stacks:
+        with _progress_bar() as bar:
+            batch.watch(ctx, stacks, bar)
+
+
+@cli.command(epilog=EXIT_CODES_HELP)
 @click.argument("folder", type=click.Path(path_type=Path, file_okay=False))
 @click.option("--seed", default=7, show_default=True, help="Same seed, same pages.")
 @click.option("--cases", default=3, show_default=True, type=click.IntRange(2, 50),

@@ -690,6 +690,17 @@ class Catalogue:
             return [dict(r) for r in conn.execute(query).mappings()]
 
     # progress ------------------------------------------------------------------------------------------------
+    def unsettled_stacks(self, device: str) -> list[int]:
+        """The device's stacks whose work is not finished: files not inspected, pages not read, not classified."""
+        pending_page = (select(pages.c.id).join(entries, entries.c.id == pages.c.entry_id)
+                        .where((entries.c.stack_id == stacks.c.id) & (pages.c.status == "pending")).exists())
+        received = (select(entries.c.id).where((entries.c.stack_id == stacks.c.id)
+                                               & (entries.c.status == "received")).exists())
+        with self.engine.connect() as conn:
+            return list(conn.execute(select(stacks.c.id).where(
+                (stacks.c.device == device) & ((stacks.c.classified_version < stacks.c.version) | pending_page
+                                               | received)).order_by(stacks.c.id)).scalars())
+
     def stack_progress(self, stack_ids: Sequence[int]) -> dict:
         """Where the work of these stacks stands: entries waiting, pages by status, stacks and cases not settled.
         Items held by an open incident count as stuck, not as waiting."""
