@@ -2,15 +2,17 @@
 as received (inspected into a page) and as digitised (OCR'd and classified), over a 60-page stack fed at 60 pages
 per minute, with the product's own local workers (the embedded default, 2 processes here).
 
-Two SANE devices, both real SANE backends under a private SANE_CONFIG_DIR:
-  test — the `test` backend's ADF at 100 dpi (grid pictures: what the pipeline costs with next to no OCR work);
-  pnm  — the `pnm` backend loaded with one 300-dpi degraded court page per sheet (synth/bench.py): real OCR work.
+Two SANE devices, both real SANE backends under a private SANE_CONFIG_DIR, and a hot folder:
+  test   — the `test` backend's ADF at 100 dpi (grid pictures: what the pipeline costs with next to no OCR work);
+  pnm    — the `pnm` backend loaded with one 300-dpi degraded court page per sheet (synth/bench.py): real OCR work;
+  folder — the same 300-dpi court pages (JPEG, as an MFP writes them) landing in a watched folder's case sub-folder,
+           each renamed into place from a temporary name as copying tools do; latency counts from the rename.
 
 For the i-th page the latency is the time from its capture to the moment the case's status first counts i pages
 (status is polled every 0.1 s, as `edossier status CASE --json` computes it). p50 and p95 over the 60 pages, and
 the last sheet's own latency; "backed up" says whether the digitised count fell ever further behind the feed.
 
-    .venv/bin/python benchmarks/capture_latency.py [--devices test,pnm] [--pages 60] [--ppm 60] [--json FILE]
+    .venv/bin/python benchmarks/capture_latency.py [--devices test,pnm,folder] [--pages 60] [--ppm 60] [--json FILE]
 """
 from __future__ import annotations
 
@@ -125,6 +127,50 @@ def measure(kind: str, pages: int, ppm: float, work: Path) -> dict:
     return _figures(kind, pages, ppm, desk.captured_at, seen, load_before)
 
 
+def measure_folder(pages: int, ppm: float, work: Path) -> dict:
+    from config.settings import load_settings
+    from devices.hotfolder import HotFolder
+    from ingest.capture import LocalSink
+    from ingest.context import build_context
+    from ingest.reports import case_status
+    from ingest.runner import local_runner
+    from ingest.watch import watch
+
+    ctx = build_context(load_settings(env={"EDOSSIER_HOME": str(work / "home-folder")}))
+    images = [image for image, _ in bench_pages(work / "pages-folder", pages, seed=23)]
+    inbox = work / "inbox"
+    (inbox / CASE_NO).mkdir(parents=True)
+    folder = HotFolder(inbox, settle_s=ctx.settings.devices.settle_s, rescan_s=ctx.settings.devices.rescan_s).start()
+    landed, seen, stop = [], {"received": [], "digitised": []}, threading.Event()
+    watcher = threading.Thread(target=watch, args=(folder, lambda: LocalSink(ctx, "bench"), ),
+                               kwargs={"device": "bench-folder", "stop": stop})
+    feeder = threading.Thread(target=_drop, args=(images, inbox / CASE_NO, 60 / ppm, landed))
+    runner = local_runner(ctx)
+    runner.start()
+    load_before = load_average()
+    try:
+        watcher.start()
+        feeder.start()
+        _watch(ctx, case_status, pages, seen, feeder)
+    finally:
+        stop.set()
+        watcher.join()
+        folder.stop()
+        runner.stop()
+    return _figures("folder", pages, ppm, landed, seen, load_before)
+
+
+def _drop(images: list[Path], into: Path, interval_s: float, landed: list[float]) -> None:
+    """Files landing at a fixed rate, each written under a temporary name and renamed into place."""
+    start = time.monotonic()
+    for index, image in enumerate(images):
+        temporary = into / f".{index:04d}{image.suffix}.part"
+        temporary.write_bytes(image.read_bytes())
+        temporary.rename(into / f"{index:04d}{image.suffix}")
+        landed.append(time.time())
+        time.sleep(max(0.0, start + (index + 1) * interval_s - time.monotonic()))
+
+
 def _pnm(image: Path, folder: Path) -> Path:
     from PIL import Image
     folder.mkdir(parents=True, exist_ok=True)
@@ -177,7 +223,7 @@ def _print(result: dict) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--devices", default="test,pnm")
+    parser.add_argument("--devices", default="test,pnm,folder")
     parser.add_argument("--pages", type=int, default=60)
     parser.add_argument("--ppm", type=float, default=60.0)
     parser.add_argument("--json", dest="json_file", type=Path)
@@ -189,7 +235,8 @@ def main() -> None:
     print(f"capture latency on {machine()}, revision {source_revision()}")
     results = []
     for kind in args.devices.split(","):
-        results.append(measure(kind, args.pages, args.ppm, work))
+        results.append(measure_folder(args.pages, args.ppm, work) if kind == "folder"
+                       else measure(kind, args.pages, args.ppm, work))
         _print(results[-1])
     if args.json_file:
         write_json(args.json_file, {"machine": machine(), "revision": source_revision(), "results": results})
