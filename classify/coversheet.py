@@ -19,7 +19,7 @@ from reportlab.pdfgen import canvas
 
 from classify.separator import Separator, parse_separator_text, separator_payload
 
-__all__ = ["coversheet_pdf", "QR_SIZE", "VOLUME_NAMES"]
+__all__ = ["coversheet_pdf", "receipt_pdf", "QR_SIZE", "VOLUME_NAMES"]
 
 #: Printed edge length of the QR code (without its quiet zone).
 QR_SIZE = 8 * cm
@@ -87,7 +87,7 @@ def coversheet_pdf(case_no: str, type_code: str, type_name: str, volume: str = "
     pdf.setTitle(f"分隔页 {case_no} {type_code} {volume}")
     pdf.setSubject("edossier separator sheet")
     pdf.setCreator("edossier")
-    y = _heading(pdf, font, A4[1] - _MARGIN)
+    y = _heading(pdf, font, A4[1] - _MARGIN, "分隔页 / SEPARATOR SHEET")
     y = _qr_block(pdf, payload, y - 1.2 * cm)
     y = _facts(pdf, font, y - 1.4 * cm, [
         ("案号", "Case No.", case_no),
@@ -114,10 +114,39 @@ def _checked_payload(case_no: str, type_code: str, volume: str) -> str:
     return payload
 
 
-def _heading(pdf: canvas.Canvas, font: str, top: float) -> float:
+def receipt_pdf(case_no: str, type_code: str, type_name: str, label: str, pages: int, handed_in_by: str,
+                received_at: str, court: str = "") -> bytes:
+    """The receipt (签收单) for paper handed in: what, how many pages, from whom, when, with a QR code that — this
+    sheet scanned first, on top of that paper — files the paper into the case under this receipt."""
+    payload = separator_payload(case_no, type_code, "ZJ", receipt=label)
+    if parse_separator_text(payload) != Separator(case_no, type_code, "ZJ", label):
+        raise ValueError(f"case number / type code cannot be encoded losslessly: {case_no!r}, {type_code!r}")
+    font = _cjk_font()
+    buf = io.BytesIO()
+    pdf = canvas.Canvas(buf, pagesize=A4, invariant=1, pageCompression=1, initialFontName=font)
+    pdf.setTitle(f"签收单 {label} {case_no}")
+    pdf.setSubject("edossier receipt")
+    pdf.setCreator("edossier")
+    y = _heading(pdf, font, A4[1] - _MARGIN, f"{court} 材料签收单".strip() + f" {label}")
+    y = _facts(pdf, font, y - 1.3 * cm, [
+        ("案号", "Case No.", case_no),
+        ("材料", "Material", f"{type_name} ({type_code})"),
+        ("页数", "Pages", f"{pages} 页"),
+        ("提交人", "Handed in by", handed_in_by or "—"),
+        ("签收时间", "Received", received_at),
+    ])
+    y = _qr_block(pdf, payload, y - 0.2 * cm)
+    _handling_note(pdf, font, y - 1.2 * cm, "扫描时置于该材料首页之上", "Scan this sheet on top of the paper it lists")
+    _payload_footer(pdf, font, payload)
+    pdf.showPage()
+    pdf.save()
+    return buf.getvalue()
+
+
+def _heading(pdf: canvas.Canvas, font: str, top: float, title: str) -> float:
     """Title and a rule below it; returns the rule's height on the page."""
-    pdf.setFont(font, 26)
-    pdf.drawCentredString(A4[0] / 2, top - 26, "分隔页 / SEPARATOR SHEET")
+    pdf.setFont(font, _fit(title, font, 26, _TEXT_WIDTH))
+    pdf.drawCentredString(A4[0] / 2, top - 26, title)
     pdf.setLineWidth(2)
     pdf.line(_MARGIN, top - 40, A4[0] - _MARGIN, top - 40)
     return top - 40
@@ -143,14 +172,14 @@ def _facts(pdf: canvas.Canvas, font: str, y: float, rows: list[tuple[str, str, s
     return y
 
 
-def _handling_note(pdf: canvas.Canvas, font: str, y: float) -> None:
+def _handling_note(pdf: canvas.Canvas, font: str, y: float, note: str = "请勿装订 — 扫描后自动剔除",
+                   english: str = "Do not bind — this sheet is removed automatically after scanning") -> None:
     pdf.setLineWidth(1)
     pdf.line(_MARGIN, y + 0.9 * cm, A4[0] - _MARGIN, y + 0.9 * cm)
-    note = "请勿装订 — 扫描后自动剔除"
     pdf.setFont(font, _fit(note, font, 24, _TEXT_WIDTH))
     pdf.drawCentredString(A4[0] / 2, y - 0.2 * cm, note)
     pdf.setFont(font, 10)
-    pdf.drawCentredString(A4[0] / 2, y - 0.9 * cm, "Do not bind — this sheet is removed automatically after scanning")
+    pdf.drawCentredString(A4[0] / 2, y - 0.9 * cm, english)
 
 
 def _payload_footer(pdf: canvas.Canvas, font: str, payload: str) -> None:

@@ -15,18 +15,20 @@ class Separator:
     case_no: str | None
     type_code: str | None
     volume: str = "ZJ"
+    receipt: str | None = None      # a receipt's sheet (签收单, R-17): the paper after it was handed in under it
 
     @property
     def is_patch_t(self) -> bool:
         return self.case_no is None and self.type_code is None
 
 
-def separator_payload(case_no: str, type_code: str, volume: str = "ZJ") -> str:
-    """Text encoded in a cover sheet's QR code, e.g. edossier:sep?v=1&case=…&type=COMPLAINT&vol=ZJ."""
+def separator_payload(case_no: str, type_code: str, volume: str = "ZJ", receipt: str | None = None) -> str:
+    """Text encoded in a cover sheet's QR code, e.g. edossier:sep?v=1&case=…&type=COMPLAINT&vol=ZJ; a receipt's
+    sheet adds &receipt=R-17."""
     if volume not in VOLUMES:
         raise ValueError(f"volume must be one of {VOLUMES}, not {volume!r}")
-    query = urlencode({"v": "1", "case": case_no, "type": type_code, "vol": volume}, quote_via=quote)
-    return PREFIX + query
+    fields = {"v": "1", "case": case_no, "type": type_code, "vol": volume} | ({"receipt": receipt} if receipt else {})
+    return PREFIX + urlencode(fields, quote_via=quote)
 
 
 def parse_separator_text(text: str) -> Separator | None:
@@ -42,4 +44,4 @@ def parse_separator_text(text: str) -> Separator | None:
     volume = query.get("vol", ["ZJ"])[0]
     if not case or not doc_type or volume not in VOLUMES:
         return None
-    return Separator(case, doc_type, volume)
+    return Separator(case, doc_type, volume, query.get("receipt", [None])[0])

@@ -1,4 +1,5 @@
-"""Cases opened and moved by the court's case-management system, from the command line or the HTTP API alike.
+"""Cases opened and moved by the court's case-management system, and paper registered as it is received (receipts,
+签收单) — from the command line or the HTTP API alike.
 
 Events are idempotent and may come twice or out of order: opening a case again only adds the details it brings,
 and a stage reported again keeps the earliest time given for it. The case's stage is the one reached last. Pages
@@ -13,11 +14,13 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-from classify.identifiers import parse_case_number
+from classify.coversheet import receipt_pdf
+from classify.identifiers import mask_text, parse_case_number
 from classify.taxonomy import Taxonomy
 from config.errors import EdossierError, ExitCode
 from dossier.calendar import WorkCalendar
 from dossier.progress import StageRules, UnknownStage
+from dossier.receipts import label
 
 
 class CaseRefused(EdossierError):
@@ -103,3 +106,45 @@ def iso(at: float | None, calendar: WorkCalendar) -> str | None:
     if at is None:
         return None
     return dt.datetime.fromtimestamp(at, calendar.zone).isoformat(timespec="seconds")
+
+
+def receive(ctx, text: str, type_text: str, pages: int, *, handed_in_by: str | None, at: str | float | None,
+            client: str, key: str | None = None) -> dict:
+    """Register paper handed in for a case: answers the receipt (with `new`: False when `key` named one already
+    registered). The case is opened if it was not."""
+    case_no = case_number(text)
+    found = rules(ctx.settings.cases)
+    code = type_code(found.taxonomy, type_text)
+    if pages < 1:
+        raise CaseRefused("a receipt counts at least one page")
+    if ctx.catalogue.case(case_no) is None or ctx.catalogue.case(case_no)["opened_at"] is None:
+        open_case(ctx, case_no)
+    row, new = ctx.catalogue.add_receipt(case_no=case_no, type_code=code, pages=pages,
+                                         handed_in_by=(handed_in_by or "").strip() or None,
+                                         received_at=event_time(at, found.calendar), client=client, key=key)
+    return receipt_json(row, found) | {"new": new}
+
+
+def receipt_json(row: dict, found: Rules) -> dict:
+    return {"id": row["id"], "receipt": label(row["id"]), "case_no": row["case_no"], "type_code": row["type_code"],
+            "type_name": found.taxonomy.get(row["type_code"]).name.split("/")[0], "pages": row["pages"],
+            "handed_in_by": mask_text(row["handed_in_by"] or ""), "received_at": iso(row["received_at"],
+                                                                                      found.calendar)}
+
+
+def receipt_document(ctx, row: dict) -> bytes:
+    """The receipt as printed: its PDF, the personal numbers in it masked."""
+    found = rules(ctx.settings.cases)
+    data = receipt_json(row, found)
+    return receipt_pdf(row["case_no"], row["type_code"], data["type_name"], data["receipt"], row["pages"],
+                       data["handed_in_by"], data["received_at"].replace("T", " ")[:16], ctx.settings.dossier.court)
+
+
+def type_code(taxonomy: Taxonomy, given: str) -> str:
+    """A document type by its code in any case (evidence, EVIDENCE) or by its Chinese name (证据材料)."""
+    wanted = (given or "").strip()
+    for code in taxonomy.codes:
+        if wanted.upper() == code or wanted in taxonomy.get(code).name.split("/"):
+            return code
+    raise CaseRefused(f"unknown document type {given!r}: a code or name from config/taxonomy.yaml, e.g. EVIDENCE "
+                      "or 证据材料")

@@ -360,6 +360,40 @@ def case_event(state: State, case_no: str, stage: str, at: str | None, as_json: 
               + f"; the case is at {result['stage_now']}")
 
 
+# receive -----------------------------------------------------------------------------------------------------------
+@cli.command(epilog=EXIT_CODES_HELP)
+@click.argument("case_no")
+@click.option("--type", "type_code", required=True,
+              help="What the paper is: a document type's code or Chinese name, e.g. EVIDENCE or 证据材料.")
+@click.option("--pages", type=click.IntRange(1, 100_000), required=True, help="Pages handed in.")
+@click.option("--from", "handed_in_by", help="Who handed it in (a party, a lawyer, a clerk).")
+@click.option("--at", "at", help="When it was received (2026-03-02T15:30, court time); now when left out.")
+@click.option("--out", "out_file", type=click.Path(path_type=Path, dir_okay=False),
+              help="Where the receipt PDF goes (default: receipt-R-N.pdf here).")
+@click.option("--json", "as_json", is_flag=True, help="JSON on stdout, for scripts.")
+@click.pass_obj
+def receive(state: State, case_no: str, type_code: str, pages: int, handed_in_by: str | None, at: str | None,
+            out_file: Path | None, as_json: bool) -> None:
+    """Register paper received for a case and print its receipt (签收单, PDF). Scan the receipt on top of that
+    paper (or scan with --receipt R-N): its pages are counted against the receipt, and `edossier status` says
+    when pages are missing, extra, or a sheet was scanned twice.
+
+    \b
+    Example:
+      edossier receive "（2024）浙0803民初1234号" --type EVIDENCE --pages 12 --from 张三 --out r.pdf
+    """
+    from ingest.cases import receipt_document, receive as register
+    ctx = state.context()
+    result = register(ctx, case_no, type_code, pages, handed_in_by=handed_in_by, at=at, client=_client())
+    out_file = out_file or Path(f"receipt-{result['receipt']}.pdf")
+    out_file.write_bytes(receipt_document(ctx, ctx.catalogue.receipt(result["id"])))
+    if as_json:
+        out.print_json(data=result | {"pdf": str(out_file)})
+        return
+    out.print(f"receipt {result['receipt']}: {result['case_no']}, {result['type_name']} ({result['type_code']}), "
+              f"{result['pages']} pages from {result['handed_in_by'] or '—'} at {result['received_at']} → {out_file}")
+
+
 # status ------------------------------------------------------------------------------------------------------------
 @cli.command(epilog=EXIT_CODES_HELP)
 @click.argument("case_no", required=False)
@@ -817,10 +851,12 @@ def scan(state: State, device_name, source, case_no, receipt, expect, duplex, dp
     info = device.info()
     settings = ScanSettings(source=chosen, dpi=dpi or spec.dpi, mode=mode or spec.mode,
                             duplex=duplex and bool(info.capabilities.get("duplex")))
+    ctx = None if server else state.context()
+    if receipt and ctx is not None:        # the receipt says what the paper is and how many pages it has
+        receipt, case_no, expect = _registered(ctx, receipt, case_no, expect)
     plan = scanning.Plan(settings, collate=duplex and not settings.duplex and chosen == "adf", expect=expect,
                          receipt=receipt)
     stack = StackSpec(key=session_key(spec.id), case_no=case_no or spec.case_no, device=spec.id, volume=volume)
-    ctx = None if server else state.context()
     sink = _capture_sink(state, ctx, server)
     with _local_workers(ctx, wanted=ctx is not None and not no_wait, kind="scan") if ctx else _nothing():
         result = scanning.run(device, sink, stack, plan, _DeskOperator(settings.source))
@@ -832,6 +868,18 @@ def scan(state: State, device_name, source, case_no, receipt, expect, duplex, dp
     if result.stopped:
         sys.exit(ExitCode.device_stopped)
     sys.exit(ExitCode.count_mismatch if result.reconciled is False else ExitCode.ok)
+
+
+def _registered(ctx, given: str, case_no: str | None, expect: int | None) -> tuple[str, str, int]:
+    """A scan under a receipt: its label, the receipt's case, and its page count unless --expect says otherwise."""
+    from dossier.receipts import label, receipt_id
+    number = receipt_id(given)
+    row = ctx.catalogue.receipt(number) if number is not None else None
+    if row is None:
+        raise NotFound(f"no receipt {given} (edossier status CASE_NO lists a case's receipts)")
+    if case_no and case_no != row["case_no"]:
+        raise click.UsageError(f"receipt {label(row['id'])} is for {row['case_no']}, not {case_no}")
+    return label(row["id"]), row["case_no"], expect or row["pages"]
 
 
 @contextmanager

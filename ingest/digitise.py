@@ -26,6 +26,7 @@ class PageResult:
     title: str | None
     rotation: int
     steps: tuple[str, ...]
+    layout_hash: str | None = None     # perceptual fingerprint of the page's ink layout (ocr.preprocess.fingerprint)
 
 
 def digitise(raster: Raster, settings: Settings) -> PageResult:
@@ -46,7 +47,7 @@ def digitise(raster: Raster, settings: Settings) -> PageResult:
     if line is not None and title != _tidy_title(line.text):
         ocr = with_line_text(ocr, line, title)
         steps += (f"title re-read: {title}",)
-    return PageResult(prepared, codes, None, ocr, title, rotation, steps)
+    return PageResult(prepared, codes, None, ocr, title, rotation, steps, preprocess.fingerprint(prepared.image))
 
 
 def title_of(image, line: Line, dpi: int, settings: Settings) -> str:
@@ -127,7 +128,7 @@ def page_values(blobs, result: PageResult) -> dict:
         "codes": [asdict(code) for code in result.codes],
         "role": "blank" if result.prepared.blank else "separator" if result.separator else "content",
         "text": ocr.text if ocr else "", "mean_conf": round(ocr.mean_conf, 2) if ocr else None,
-        "engine": ocr.engine if ocr else None,
+        "engine": ocr.engine if ocr else None, "layout_hash": result.layout_hash,
     }
     if ocr is not None:
         values["pdf_key"] = blobs.put_bytes(ocr.pdf)

@@ -34,8 +34,11 @@ def _progress(ctx, case_no: str, case: dict | None, documents: list[dict], count
     """The case as the case-management system opened it, its stage, and what its dossier still lacks — in words
     an operator can act on."""
     from dossier.progress import progress
+    from dossier.receipts import reconcile
     from ingest.cases import iso, rules
     found = rules(ctx.settings.cases)
+    receipts = ctx.catalogue.receipts_of_case(case_no)
+    states = reconcile(receipts, ctx.catalogue.pages_around_case(case_no)) if receipts else []
     reached = ctx.catalogue.stages_of_case(case_no)
     family = case["family"] if case else _family(case_no)
     state = progress(found.stages, found.taxonomy, found.calendar, family, reached,
@@ -47,6 +50,7 @@ def _progress(ctx, case_no: str, case: dict | None, documents: list[dict], count
     for status, words in (("pending", "not digitised yet"), ("failed", "in quarantine")):
         if counts.get(status):
             missing.append(f"{counts[status]} page(s) {words}")
+    missing += [flag for state in states for flag in state.flags]
     return {
         "case": {"opened": opened_at is not None, "opened_at": iso(opened_at, found.calendar),
                  "court": case["court"] if case else None, "tribunal": case["tribunal"] if case else None,
@@ -54,6 +58,9 @@ def _progress(ctx, case_no: str, case: dict | None, documents: list[dict], count
                  "stage": state.stage, "stage_since": iso(state.since, found.calendar),
                  "stages": {stage: iso(at, found.calendar) for stage, at in
                             sorted(reached.items(), key=lambda item: item[1])}},
+        "receipts": [state.as_json() | {"received_at": iso(row["received_at"], found.calendar),
+                                        "handed_in_by": mask_text(row["handed_in_by"] or "")}
+                     for state, row in zip(states, receipts)],
         "missing": missing,
         "missing_types": [list(options) for options in state.missing_types],
         "digitised": not missing and sum(counts.get(s, 0) for s in ("done", "pending", "failed")) > 0,

@@ -76,6 +76,15 @@ class EventIn(BaseModel):
                            "no zone); now when left out.")
 
 
+class ReceiptIn(BaseModel):
+    type: str = Field(description="What the paper is: a document type's code or Chinese name (EVIDENCE, 证据材料).")
+    pages: int = Field(ge=1, le=100_000, description="Pages handed in.")
+    handed_in_by: str | None = Field(None, alias="from", max_length=200, description="Who handed it in.")
+    at: str | None = Field(None, description="When it was received (ISO 8601; court time without a zone).")
+    key: str | None = Field(None, max_length=200, description="The client's own name for this receipt: sending "
+                            "it again answers the same receipt.")
+
+
 class TokenIn(BaseModel):
     name: str
     role: Literal["device", "operator", "admin"]
@@ -200,6 +209,26 @@ def _routes(app: FastAPI, ctx) -> None:
     def case_event(case_no: str, body: EventIn, who: Client = Depends(client)) -> dict:
         who.require("cases")
         return _case_call(cases_flow.record_event, ctx, case_no, body.stage, body.at, f"api:{who.name}")
+
+    @app.post(f"{API}/cases/{{case_no}}/receipts", tags=["cases"],
+              summary="Register paper received (签收单); answers the receipt, its PDF at /receipts/{id}.pdf")
+    def receive(case_no: str, body: ReceiptIn, response: Response, who: Client = Depends(client)) -> dict:
+        who.require("cases")
+        result = _case_call(cases_flow.receive, ctx, case_no, body.type, body.pages, handed_in_by=body.handed_in_by,
+                            at=body.at, client=f"api:{who.name}",
+                            key=f"client:{who.name}:{body.key}" if body.key else None)
+        response.status_code = 201 if result["new"] else 200
+        return result | {"pdf": f"{API}/receipts/{result['id']}.pdf"}
+
+    @app.get(f"{API}/receipts/{{receipt_id}}.pdf", tags=["cases"], response_class=Response,
+             summary="The receipt as printed (PDF)")
+    def receipt_pdf(receipt_id: int, who: Client = Depends(client)):
+        who.require("read")
+        row = ctx.catalogue.receipt(receipt_id)
+        if row is None:
+            raise ApiError(404, "not_found", f"no receipt R-{receipt_id}")
+        return Response(cases_flow.receipt_document(ctx, row), media_type="application/pdf",
+                        headers={"Content-Disposition": f'inline; filename="receipt-R-{receipt_id}.pdf"'})
 
     @app.get(f"{API}/cases/{{case_no}}", tags=["cases"],
              summary="One case: documents, pages, pending, review, quarantined")

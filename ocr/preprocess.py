@@ -435,3 +435,39 @@ def _turn_and_straighten(page: np.ndarray, turn: int, angle: float) -> tuple[np.
     if angle:
         page, steps = deskew(page, angle), (*steps, f"deskew {angle:.2f}")
     return page, steps
+
+
+# --- perceptual fingerprint --------------------------------------------------------------------------------------
+
+FINGERPRINT_GRID = 16
+_FINGERPRINT_WIDTH = 600             # pixels across the page before the grid is laid: enough for line layout
+
+
+def fingerprint(gray: np.ndarray) -> str:
+    """A perceptual fingerprint of a page's ink layout, as 64 hex digits: one bit per cell of a 16 × 16 grid laid
+    over the inked area, set where the cell holds more ink than the median cell. Two scans of one sheet (other
+    bytes, shifted, noisier, a slight skew already corrected) differ in few bits; different pages in many."""
+    work = to_gray(gray)
+    scale = _FINGERPRINT_WIDTH / max(1, work.shape[1])
+    small = cv2.resize(work, (_FINGERPRINT_WIDTH, max(1, round(work.shape[0] * scale))), interpolation=cv2.INTER_AREA)
+    _, ink = cv2.threshold(small, 0, 1, cv2.THRESH_BINARY_INV + cv2.THRESH_OTSU)
+    ys, xs = np.nonzero(ink)
+    if len(xs) < 50:
+        return "0" * (FINGERPRINT_GRID * FINGERPRINT_GRID // 4)
+    left, right = np.percentile(xs, (0.5, 99.5)).astype(int)
+    top, bottom = np.percentile(ys, (0.5, 99.5)).astype(int)
+    area = ink[top:bottom + 1, left:right + 1].astype(np.float32)
+    cells = cv2.resize(area, (FINGERPRINT_GRID, FINGERPRINT_GRID), interpolation=cv2.INTER_AREA)
+    return np.packbits(cells > np.median(cells)).tobytes().hex()
+
+
+def fingerprint_distance(a: str, b: str) -> float:
+    """The share of fingerprint bits that differ (0 the same layout, about 0.5 unrelated), the page turned
+    upside down in one of the scans included."""
+    bits_a, bits_b = _bits(a), _bits(b)
+    return min(float(np.mean(bits_a != bits_b)), float(np.mean(bits_a != bits_b[::-1, ::-1])))
+
+
+def _bits(text: str) -> np.ndarray:
+    packed = np.frombuffer(bytes.fromhex(text), dtype=np.uint8)
+    return np.unpackbits(packed).reshape(FINGERPRINT_GRID, FINGERPRINT_GRID)

@@ -83,6 +83,7 @@ pages = Table(
     Column("steps", JSON),
     Column("engine", JSON),
     Column("layout_key", String(64)),
+    Column("layout_hash", String(64)),            # perceptual: a sheet scanned twice has (nearly) the same
     Column("pdf_key", String(64)),
     Column("error", Text),
     Column("seconds", Float),
@@ -158,6 +159,18 @@ case_events = Table(
     Column("at", Float, nullable=False),
     Column("recorded_at", Float, nullable=False),
     Column("client", Text, nullable=False),
+)
+
+receipts = Table(
+    "receipts", metadata,                     # paper handed in (签收单): what, how many pages, by whom, when
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("case_no", Text, nullable=False, index=True),
+    Column("type_code", String(32), nullable=False),
+    Column("pages", Integer, nullable=False),
+    Column("handed_in_by", Text),
+    Column("received_at", Float, nullable=False),
+    Column("client", Text, nullable=False),
+    Column("key", Text, unique=True),         # the client's own name for it: registering it again finds it
 )
 
 volumes = Table(
@@ -635,6 +648,52 @@ class Catalogue:
         with self.engine.connect() as conn:
             rows = conn.execute(select(case_events.c.stage, case_events.c.at).where(case_events.c.case_no == case_no))
             return {stage: at for stage, at in rows}
+
+    # receipts --------------------------------------------------------------------------------------------------
+    def add_receipt(self, *, case_no: str, type_code: str, pages: int, handed_in_by: str | None, received_at: float,
+                    client: str, key: str | None = None) -> tuple[dict, bool]:
+        """Register paper handed in; with the client's `key`, registering it again answers the same receipt.
+        Answers the receipt and whether it is new."""
+        with self.writer.begin() as conn:
+            made = insert_new(conn, receipts, dict(case_no=case_no, type_code=type_code, pages=pages,
+                                                    handed_in_by=handed_in_by, received_at=received_at,
+                                                    client=client, key=key), ["key"]) if key else \
+                conn.execute(insert(receipts).values(case_no=case_no, type_code=type_code, pages=pages,
+                                                     handed_in_by=handed_in_by, received_at=received_at,
+                                                     client=client).returning(receipts.c.id)).scalar()
+            where = receipts.c.id == made if made is not None else receipts.c.key == key
+            row = conn.execute(select(receipts).where(where)).mappings().one()
+        return dict(row), made is not None
+
+    def receipt(self, receipt_id: int) -> dict | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(select(receipts).where(receipts.c.id == receipt_id)).mappings().first()
+        return dict(row) if row else None
+
+    def receipts_of_case(self, case_no: str) -> list[dict]:
+        with self.engine.connect() as conn:
+            return [dict(r) for r in conn.execute(select(receipts).where(receipts.c.case_no == case_no)
+                                                  .order_by(receipts.c.id)).mappings()]
+
+    def pages_around_case(self, case_no: str) -> list[dict]:
+        """Every page of every stack holding pages of the case, in stack order (stack, position, page), with what
+        reconciling receipts needs: role, codes, text, layout hash, status, whether its document is in review, and
+        the entry's provenance (a scan session registered under a receipt says so there)."""
+        with self.engine.connect() as conn:
+            stack_ids = list(conn.execute(select(entries.c.stack_id).join(pages, pages.c.entry_id == entries.c.id)
+                                          .where(_of_case(case_no)).distinct()).scalars())
+            if not stack_ids:
+                return []
+            in_review = set(conn.execute(select(document_pages.c.page_id).join(
+                documents, documents.c.id == document_pages.c.document_id).where(
+                documents.c.stack_id.in_(stack_ids) & documents.c.review.is_(True))).scalars())
+            rows = conn.execute(select(
+                pages.c.id, pages.c.status, pages.c.role, pages.c.case_no, pages.c.codes, pages.c.text,
+                pages.c.layout_hash, pages.c.page_index, entries.c.stack_id, entries.c.seq, entries.c.name,
+                entries.c.provenance, entries.c.case_no.label("entry_case_no"))
+                .join(entries, entries.c.id == pages.c.entry_id).where(entries.c.stack_id.in_(stack_ids))
+                .order_by(entries.c.stack_id, entries.c.seq, pages.c.page_index)).mappings().all()
+        return [dict(r) | {"in_review": r["id"] in in_review} for r in rows]
 
     def case_numbers(self) -> list[str]:
         with self.engine.connect() as conn:

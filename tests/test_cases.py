@@ -196,3 +196,92 @@ def test_the_case_management_system_pushes_the_same_events_through_the_api(filed
         denied = api.post("/api/v1/cases", json={"case_no": other}, headers={"Authorization": f"Bearer {device}"})
         assert denied.status_code == 403
         assert "/api/v1/cases/{case_no}/events" in api.get("/openapi.json").json()["paths"]
+        body = {"type": "EVIDENCE", "pages": 7, "from": "王五", "at": "2026-04-02T10:00", "key": "cms-9"}
+        first = api.post(f"/api/v1/cases/{other}/receipts", json=body, headers=auth)
+        again = api.post(f"/api/v1/cases/{other}/receipts", json=body, headers=auth)
+        assert (first.status_code, again.status_code) == (201, 200) and first.json()["id"] == again.json()["id"]
+        pdf = api.get(first.json()["pdf"], headers=auth)
+        assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
+        receipts = api.get(f"/api/v1/cases/{other}", headers=auth).json()["receipts"]
+        assert [(r["receipt"], r["pages_received"], r["pages_scanned"]) for r in receipts] == [
+            (first.json()["receipt"], 7, 0)]
+
+
+# receipts: paper received against paper digitised --------------------------------------------------------------
+@pytest.fixture(scope="module")
+def received(tmp_path_factory):
+    """Four pages of evidence registered on a receipt; scanned with the receipt's own sheet on top, one page left
+    out and one sheet fed twice (another scan of it: other bytes)."""
+    import pypdfium2
+    from synth.degrade import degrade, scan_params
+    from synth.documents import civil_case, make_court
+    from synth.render import render_page
+    rng = random.Random(77)
+    case = civil_case(rng, make_court(rng), year=2026)
+    base = tmp_path_factory.mktemp("receipts")
+    home = base / "home"
+    made = _json(_run(home, "receive", case.case_no, "--type", "证据材料", "--pages", "4", "--from",
+                      "代理人王五 13812345678", "--at", "2026-03-02T15:30", "--out", base / "r.pdf", "--json"))
+    sheet = pypdfium2.PdfDocument(str(base / "r.pdf"))[0].render(scale=300 / 72, grayscale=True).to_pil()
+    folder = base / "backlog" / case.case_no
+    folder.mkdir(parents=True)
+    sheet.save(folder / "000.png", dpi=(300, 300))
+    pages = [render_page(p).image for d in case.documents for p in d.pages][:4]
+    scans = [(pages[0], 1), (pages[1], 2), (pages[1], 3)]          # page 2 fed twice, page 4 left out
+    for n, (image, seed) in enumerate(scans, 1):
+        Image.fromarray(degrade(image, scan_params(random.Random(seed)))).save(folder / f"{n:03d}.png",
+                                                                               dpi=(300, 300))
+    ran = _run(home, "backlog", base / "backlog", "--json")
+    assert ran.returncode in (0, 4), ran.stderr
+    return home, case.case_no, made
+
+
+def test_a_receipt_is_printed_with_its_code_and_personal_numbers_masked(received):
+    home, case_no, made = received
+    assert (made["receipt"], made["pages"], made["type_code"], made["new"]) == ("R-1", 4, "EVIDENCE", True)
+    assert made["handed_in_by"] == "代理人王五 138****5678"
+    assert made["received_at"] == "2026-03-02T15:30:00+08:00"
+
+
+def test_a_receipt_flags_the_missing_page_and_the_sheet_scanned_twice(received):
+    home, case_no, made = received
+    status = _json(_run(home, "status", case_no, "--json"))
+    receipt = status["receipts"][0]
+    assert (receipt["pages_received"], receipt["pages_scanned"], receipt["pages_distinct"]) == (4, 3, 2)
+    assert len(receipt["scanned_twice"]) == 1 and receipt["digitised"] is False
+    twice = receipt["scanned_twice"][0]
+    assert receipt["page_ids"].index(twice["page_id"]) == 2 and receipt["page_ids"].index(twice["same_as"]) == 1
+    assert receipt["flags"] == ["receipt R-1: 4 pages received, 2 scanned (3 scanned, 1 of them twice)",
+                                f"receipt R-1: page 3 is page 2 scanned again (pages {twice['page_id']} and "
+                                f"{twice['same_as']})"]
+    assert "receipt R-1: 4 pages received, 2 scanned (3 scanned, 1 of them twice)" in status["missing"]
+    assert status["pages"]["separator"] == 1 and status["digitised"] is False
+    shown = _run(home, "status", case_no)
+    assert "missing: receipt R-1: 4 pages received, 2 scanned" in shown.stdout
+
+
+def test_paper_handed_in_later_on_its_own_receipt_is_counted_there_alone(received, tmp_path):
+    """The page left out, handed in later on a receipt of its own and scanned under that receipt's sheet: the new
+    receipt is digitised, and the first one keeps its flags (its pages are not mixed up with the new ones)."""
+    home, case_no, made = received
+    import pypdfium2
+    from synth.degrade import degrade, scan_params
+    from synth.documents import civil_case, make_court
+    from synth.render import render_page
+    rng = random.Random(77)
+    case = civil_case(rng, make_court(rng), year=2026)
+    folder = tmp_path / "again" / case_no
+    folder.mkdir(parents=True)
+    status = _json(_run(home, "status", case_no, "--json"))
+    sheet = _run(home, "receive", case_no, "--type", "EVIDENCE", "--pages", "1", "--out", tmp_path / "r2.pdf")
+    assert sheet.returncode == 0, sheet.stderr
+    first = pypdfium2.PdfDocument(str(tmp_path / "r2.pdf"))[0].render(scale=300 / 72, grayscale=True).to_pil()
+    first.save(folder / "000.png", dpi=(300, 300))
+    page = [render_page(p).image for d in case.documents for p in d.pages][3]
+    Image.fromarray(degrade(page, scan_params(random.Random(4)))).save(folder / "001.png", dpi=(300, 300))
+    ran = _run(home, "backlog", tmp_path / "again", "--json")
+    assert ran.returncode in (0, 4), ran.stderr
+    after = _json(_run(home, "status", case_no, "--json"))
+    second = after["receipts"][1]
+    assert (second["receipt"], second["pages_scanned"], second["digitised"]) == ("R-2", 1, True)
+    assert after["receipts"][0]["pages_distinct"] == status["receipts"][0]["pages_distinct"]
