@@ -20,6 +20,7 @@ class Declared:
     poll: bool = False
     case_no: str | None = None
     options: tuple = ()
+    still_s: float = 0.8              # cameras: how long a page lies still before it is captured
 
     @property
     def kind(self) -> str:
@@ -50,7 +51,8 @@ def escl_root(url: str) -> str:
 def _camera(spec: Declared) -> Device:
     from devices.camera import DocumentCamera
     target = spec.target
-    return DocumentCamera(spec.id, int(target) if target.isdigit() else target, page_dpi=spec.dpi)
+    return DocumentCamera(spec.id, int(target) if target.isdigit() else target, page_dpi=spec.dpi,
+                          still_s=spec.still_s)
 
 
 ADAPTERS = {"sane": _sane, "escl": _escl, "camera": _camera}
@@ -98,5 +100,5 @@ def declared_devices(settings) -> dict[str, Declared]:
     """Declared devices from the `devices` settings section."""
     return {device_id: Declared(id=device_id, address=d.address, name=d.name, source=d.source, dpi=d.dpi,
                                 mode=d.mode, duplex=d.duplex, poll=d.poll, case_no=d.case_no,
-                                options=tuple(sorted(d.options.items())))
+                                options=tuple(sorted(d.options.items())), still_s=settings.still_s)
             for device_id, d in settings.declared.items()}
