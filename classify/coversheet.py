@@ -83,10 +83,7 @@ def coversheet_pdf(case_no: str, type_code: str, type_name: str, volume: str = "
     payload = _checked_payload(case_no, type_code, volume)
     font = _cjk_font()
     buf = io.BytesIO()
-    pdf = canvas.Canvas(buf, pagesize=A4, invariant=1, pageCompression=1, initialFontName=font)
-    pdf.setTitle(f"分隔页 {case_no} {type_code} {volume}")
-    pdf.setSubject("edossier separator sheet")
-    pdf.setCreator("edossier")
+    pdf = _sheet(buf, font, f"分隔页 {case_no} {type_code} {volume}", "edossier separator sheet")
     y = _heading(pdf, font, A4[1] - _MARGIN, "分隔页 / SEPARATOR SHEET")
     y = _qr_block(pdf, payload, y - 1.2 * cm)
     y = _facts(pdf, font, y - 1.4 * cm, [
@@ -105,11 +102,19 @@ _MARGIN = 2 * cm
 _TEXT_WIDTH = A4[0] - 2 * _MARGIN
 
 
-def _checked_payload(case_no: str, type_code: str, volume: str) -> str:
+def _sheet(buf: io.BytesIO, font: str, title: str, subject: str) -> canvas.Canvas:
+    pdf = canvas.Canvas(buf, pagesize=A4, invariant=1, pageCompression=1, initialFontName=font)
+    pdf.setTitle(title)
+    pdf.setSubject(subject)
+    pdf.setCreator("edossier")
+    return pdf
+
+
+def _checked_payload(case_no: str, type_code: str, volume: str, receipt: str | None = None) -> str:
     if not case_no or not type_code:
         raise ValueError("a separator sheet needs a case number and a document type code")
-    payload = separator_payload(case_no, type_code, volume)  # validates the volume
-    if parse_separator_text(payload) != Separator(case_no, type_code, volume):
+    payload = separator_payload(case_no, type_code, volume, receipt)  # validates the volume
+    if parse_separator_text(payload) != Separator(case_no, type_code, volume, receipt):
         raise ValueError(f"case number / type code cannot be encoded losslessly: {case_no!r}, {type_code!r}")
     return payload
 
@@ -118,15 +123,10 @@ def receipt_pdf(case_no: str, type_code: str, type_name: str, label: str, pages:
                 received_at: str, court: str = "") -> bytes:
     """The receipt (签收单) for paper handed in: what, how many pages, from whom, when, with a QR code that — this
     sheet scanned first, on top of that paper — files the paper into the case under this receipt."""
-    payload = separator_payload(case_no, type_code, "ZJ", receipt=label)
-    if parse_separator_text(payload) != Separator(case_no, type_code, "ZJ", label):
-        raise ValueError(f"case number / type code cannot be encoded losslessly: {case_no!r}, {type_code!r}")
+    payload = _checked_payload(case_no, type_code, "ZJ", receipt=label)
     font = _cjk_font()
     buf = io.BytesIO()
-    pdf = canvas.Canvas(buf, pagesize=A4, invariant=1, pageCompression=1, initialFontName=font)
-    pdf.setTitle(f"签收单 {label} {case_no}")
-    pdf.setSubject("edossier receipt")
-    pdf.setCreator("edossier")
+    pdf = _sheet(buf, font, f"签收单 {label} {case_no}", "edossier receipt")
     y = _heading(pdf, font, A4[1] - _MARGIN, f"{court} 材料签收单".strip() + f" {label}")
     y = _facts(pdf, font, y - 1.3 * cm, [
         ("案号", "Case No.", case_no),
