@@ -394,6 +394,36 @@ def receive(state: State, case_no: str, type_code: str, pages: int, handed_in_by
               f"{result['pages']} pages from {result['handed_in_by'] or '—'} at {result['received_at']} → {out_file}")
 
 
+# alerts ------------------------------------------------------------------------------------------------------------
+@cli.command(epilog=EXIT_CODES_HELP)
+@click.option("--json", "as_json", is_flag=True, help="JSON on stdout, for scripts.")
+@click.pass_obj
+def alerts(state: State, as_json: bool) -> None:
+    """Cases to act on: paper received and not digitised by its deadline (by default the end of the next working
+    day, config/stages.yaml and config/holidays.yaml), and cases lacking documents their stage requires.
+
+    \b
+    Example:
+      edossier alerts
+      edossier alerts --json
+    """
+    from ingest.reports import alerts as find_alerts
+    found = find_alerts(state.context(reading=True))
+    if as_json:
+        out.print_json(data=found)
+        return
+    if not found:
+        out.print("no alerts: all paper received is digitised in time, and every case holds what its stage requires")
+        return
+    for alert in found:
+        head = (f"{alert['case_no']} {alert['receipt']}: overdue since {alert['due'][:16]} "
+                f"({alert['overdue_days']} days)" if alert["kind"] == "overdue"
+                else f"{alert['case_no']}: documents missing at stage {alert['stage']}")
+        out.print(f"[bold]{head}[/]")
+        for reason in alert["reasons"]:
+            out.print(f"  {reason}")
+
+
 # status ------------------------------------------------------------------------------------------------------------
 @cli.command(epilog=EXIT_CODES_HELP)
 @click.argument("case_no", required=False)

@@ -1,6 +1,8 @@
 """Status reports from the catalogue: per case and overall, as data (for --json) and as tables."""
 from __future__ import annotations
 
+import time
+
 from rich.cells import cell_len
 from rich.table import Table
 
@@ -65,6 +67,33 @@ def _progress(ctx, case_no: str, case: dict | None, documents: list[dict], count
         "missing_types": [list(options) for options in state.missing_types],
         "digitised": not missing and sum(counts.get(s, 0) for s in ("done", "pending", "failed")) > 0,
     }
+
+
+def alerts(ctx, now: float | None = None) -> list[dict]:
+    """Cases an operator must act on: paper received and not digitised by its deadline (the end of the
+    `deadline_working_days`-th working day after it was received), and cases lacking documents their stage
+    requires. Overdue paper first, the longest overdue first."""
+    from ingest.cases import iso, rules
+    found, now = rules(ctx.settings.cases), time.time() if now is None else now
+    days, listed = found.stages.deadline_working_days, []
+    for case_no in ctx.catalogue.cases_followed():
+        data = case_status(ctx, case_no)
+        for receipt in data["receipts"]:
+            due = found.calendar.deadline(_at(receipt["received_at"]), days)
+            if not receipt["digitised"] and now >= due:
+                listed.append({"case_no": case_no, "kind": "overdue", "receipt": receipt["receipt"],
+                               "due": iso(due, found.calendar), "overdue_days": round((now - due) / 86400, 1),
+                               "reasons": receipt["flags"]})
+        lacking = [line for line in data["missing"] if line.startswith("stage ")]
+        if lacking:
+            listed.append({"case_no": case_no, "kind": "missing_documents", "stage": data["case"]["stage"],
+                           "since": data["case"]["stage_since"], "reasons": lacking})
+    return sorted(listed, key=lambda a: (a["kind"] != "overdue", -a.get("overdue_days", 0), a["case_no"]))
+
+
+def _at(text: str) -> float:
+    import datetime as dt
+    return dt.datetime.fromisoformat(text).timestamp()
 
 
 def _family(case_no: str) -> str:

@@ -230,6 +230,12 @@ def _routes(app: FastAPI, ctx) -> None:
         return Response(cases_flow.receipt_document(ctx, row), media_type="application/pdf",
                         headers={"Content-Disposition": f'inline; filename="receipt-R-{receipt_id}.pdf"'})
 
+    @app.get(f"{API}/alerts", tags=["cases"],
+             summary="Cases to act on: paper overdue against its scanning deadline, documents a stage requires")
+    def alerts(who: Client = Depends(client)) -> list[dict]:
+        who.require("read")
+        return reports.alerts(ctx)
+
     @app.get(f"{API}/cases/{{case_no}}", tags=["cases"],
              summary="One case: documents, pages, pending, review, quarantined")
     def case(case_no: str, who: Client = Depends(client)) -> dict:

@@ -675,6 +675,21 @@ class Catalogue:
             return [dict(r) for r in conn.execute(select(receipts).where(receipts.c.case_no == case_no)
                                                   .order_by(receipts.c.id)).mappings()]
 
+    def cases_followed(self) -> list[str]:
+        """Cases with a stage reported or paper registered: those an alert can be about."""
+        with self.engine.connect() as conn:
+            found = set(conn.execute(select(receipts.c.case_no).distinct()).scalars())
+            found |= set(conn.execute(select(case_events.c.case_no).distinct()).scalars())
+        return sorted(found)
+
+    def pages_done_at(self, page_ids: Sequence[int]) -> float | None:
+        """When the last of these pages was read (None when one is not read yet)."""
+        if not page_ids:
+            return None
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(pages.c.status, pages.c.done_at).where(pages.c.id.in_(list(page_ids)))).all()
+        return None if any(status != "done" for status, _ in rows) else max(at or 0.0 for _, at in rows)
+
     def pages_around_case(self, case_no: str) -> list[dict]:
         """Every page of every stack holding pages of the case, in stack order (stack, position, page), with what
         reconciling receipts needs: role, codes, text, layout hash, status, whether its document is in review, and

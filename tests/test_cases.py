@@ -205,6 +205,10 @@ def test_the_case_management_system_pushes_the_same_events_through_the_api(filed
         receipts = api.get(f"/api/v1/cases/{other}", headers=auth).json()["receipts"]
         assert [(r["receipt"], r["pages_received"], r["pages_scanned"]) for r in receipts] == [
             (first.json()["receipt"], 7, 0)]
+        found = api.get("/api/v1/alerts", headers=auth).json()
+        assert found[0]["kind"] == "overdue" and found[0]["case_no"] == other
+        assert found[0]["due"] == "2026-04-04T00:00:00+08:00"        # Thursday 2 April: by the end of Friday
+        assert {(a["case_no"], a["kind"]) for a in found[1:]} >= {(other, "missing_documents")}
 
 
 # receipts: paper received against paper digitised --------------------------------------------------------------
@@ -285,3 +289,13 @@ def test_paper_handed_in_later_on_its_own_receipt_is_counted_there_alone(receive
     second = after["receipts"][1]
     assert (second["receipt"], second["pages_scanned"], second["digitised"]) == ("R-2", 1, True)
     assert after["receipts"][0]["pages_distinct"] == status["receipts"][0]["pages_distinct"]
+
+
+def test_paper_not_digitised_by_its_deadline_is_an_alert(received):
+    home, case_no, made = received
+    found = _json(_run(home, "alerts", "--json"))
+    assert [(a["case_no"], a["kind"], a["receipt"], a["due"]) for a in found] == [
+        (case_no, "overdue", "R-1", "2026-03-04T00:00:00+08:00")]       # Monday 2 March: by the end of Tuesday
+    assert found[0]["reasons"][0] == "receipt R-1: 4 pages received, 2 scanned (3 scanned, 1 of them twice)"
+    shown = _run(home, "alerts")
+    assert f"{case_no} R-1: overdue since 2026-03-04T00:00" in shown.stdout
