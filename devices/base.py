@@ -60,6 +60,8 @@ class ScanSettings:
     mode: str = "gray"                # color | gray | lineart
     duplex: bool = False              # the device turns each sheet itself (not the flip-the-stack collation)
     area_mm: tuple[float, float, float, float] | None = None   # left, top, right, bottom; None: the whole area
+    at_once: bool = False             # cameras: capture the page in view now, on command, without waiting for it to
+                                      # lie still
 
 
 @dataclass(frozen=True)

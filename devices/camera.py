@@ -13,7 +13,8 @@ The flow of one pass (`feed`), frame by frame:
 4. wait for that page to leave the desk or be moved before capturing again, so one page held gives one capture
    and a page laid down again gives the next sheet.
 A live camera gives one page per pass, as a flatbed does; a file or image sequence is read to its end. Input that
-ended without a page ever captured raises NoPageFound.
+ended without a page ever captured raises NoPageFound. On command (`ScanSettings.at_once`) the first page in full
+view is captured at once, still or not.
 """
 from __future__ import annotations
 
@@ -33,6 +34,8 @@ STILL_PX = 4.0           # corners moving at most this far from one frame to the
 MOVED_PX = 20.0          # corners this far from where a captured page lay: it was moved, capture it again
 SEQUENCE_FPS = 10.0      # an image sequence has no frame rate of its own (FFmpeg reports its default, 25)
 TRIM_MM = 0.5            # the page's outermost edge, blurred with the desk beside it, is left out
+STALE_FRAMES = 5         # frames a live camera holds in its buffer from before the command
+SNAP_FRAMES = 30         # on command, a live camera is looked at this many frames for a page in full view
 
 
 class DocumentCamera:
@@ -59,8 +62,11 @@ class DocumentCamera:
 
     def feed(self, settings: ScanSettings) -> Iterator[Capture]:
         video = self._open()
-        stillness = _Stillness(max(1, round(self.still_s * self._fps(video))))
         dpi = self.page_dpi or settings.dpi
+        if settings.at_once:
+            yield self._snap(video, dpi, settings.mode)
+            return
+        stillness = _Stillness(max(1, round(self.still_s * self._fps(video))))
         sheet = 0
         for frame in self._frames(video):
             corners = find_page(frame)
@@ -77,6 +83,21 @@ class DocumentCamera:
         if self._video is not None:
             self._video.release()
             self._video = None
+
+    def _snap(self, video: cv2.VideoCapture, dpi: int, mode: str) -> Capture:
+        """The page in view now: a live camera's buffered frames are passed over first (they show the desk as it
+        was), then the first frame with a whole page in it is taken."""
+        frames = self._frames(video)
+        for _ in range(STALE_FRAMES if self._live else 0):
+            next(frames, None)
+        for looked, frame in enumerate(frames):
+            corners = find_page(frame)
+            if corners is not None:
+                return png_capture(page_image(frame, corners, dpi, mode), device=self.id, source="camera", sheet=1,
+                                   dpi=dpi)
+            if self._live and looked >= SNAP_FRAMES:
+                break
+        raise NoPageFound()
 
     # the source --------------------------------------------------------------------------------------------------
     def _open(self) -> cv2.VideoCapture:

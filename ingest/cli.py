@@ -851,10 +851,12 @@ def _declared(state: State) -> dict:
 @click.option("--volume", type=click.Choice(["ZJ", "FJ"]), help="Volume hint: 正卷 ZJ or 副卷 FJ.")
 @click.option("--server", help="Send the pages to a remote `edossier serve` (token from EDOSSIER_TOKEN).")
 @click.option("--no-wait", is_flag=True, help="Return when the stack is scanned, without waiting for OCR.")
+@click.option("--now", "at_once", is_flag=True, help="Document cameras: capture the page in view at once, without "
+              "waiting for it to lie still.")
 @click.option("--json", "as_json", is_flag=True, help="Print the session's result as JSON on stdout.")
 @click.pass_obj
 def scan(state: State, device_name, source, case_no, receipt, expect, duplex, dpi, mode, volume, server, no_wait,
-         as_json) -> None:
+         at_once, as_json) -> None:
     """Scan one stack from a device into the pipeline: each page is filed as it is captured.
 
     A jam, an open cover, an empty feeder or a busy device stops the feed with a message; the pages already
@@ -880,7 +882,7 @@ def scan(state: State, device_name, source, case_no, receipt, expect, duplex, dp
     chosen = source or spec.source or DEFAULT_SOURCE[spec.kind]
     info = device.info()
     settings = ScanSettings(source=chosen, dpi=dpi or spec.dpi, mode=mode or spec.mode,
-                            duplex=duplex and bool(info.capabilities.get("duplex")))
+                            duplex=duplex and bool(info.capabilities.get("duplex")), at_once=at_once)
     ctx = None if server else state.context()
     if receipt and ctx is not None:        # the receipt says what the paper is and how many pages it has
         receipt, case_no, expect = _registered(ctx, receipt, case_no, expect)

@@ -15,7 +15,7 @@ from PIL import Image
 
 from classify.doctype import edit_distance
 from devices.base import DeviceError, DeviceState, NoPageFound, ScanSettings
-from devices.camera import DocumentCamera, find_page
+from devices.camera import DocumentCamera, find_page, page_image
 from devices.registry import Declared, describe, open_device
 from ocr.engine import OcrOptions, recognise
 from ocr.tesseract import check_languages
@@ -132,3 +132,31 @@ def test_the_registry_opens_a_declared_camera_in_colour_at_its_own_dpi(laid):
     rgb = np.asarray(image).astype(int)
     red = (rgb[..., 0] - rgb[..., 1] > 60) & (rgb[..., 0] - rgb[..., 2] > 60)
     assert red.sum() > 500                                 # the red seal stayed red
+
+
+def test_on_command_the_page_in_view_is_captured_at_once(laid, tmp_path):
+    """Not waiting for stillness: the first frame showing the whole page gives the capture."""
+    camera = DocumentCamera("cam", laid.pattern)
+    try:
+        captures = list(camera.feed(ScanSettings(source="camera", dpi=150, mode="gray", at_once=True)))
+    finally:
+        camera.close()
+    first_in_view = next(i for i in range(laid.frames) if find_page(cv2.imread(laid.pattern % i)) is not None)
+    assert first_in_view < laid.holds[0].start                 # the page was still moving in then
+    frame = cv2.imread(laid.pattern % first_in_view)
+    expected = np.asarray(page_image(frame, find_page(frame), 150, "gray"))
+    assert [(c.sheet, picture(c).size) for c in captures] == [(1, a4_pixels(150))]
+    assert np.array_equal(np.asarray(picture(captures[0])), expected)   # that very frame was taken
+    empty = empty_sequence(tmp_path / "empty", seconds=1.0, seed=2)
+    with pytest.raises(NoPageFound):
+        list(DocumentCamera("cam", empty.pattern).feed(ScanSettings(source="camera", at_once=True)))
+
+
+def test_a_camera_capture_from_the_command_line_lands_in_the_case(laid, edossier):
+    case_no = "（2024）浙0803民初1234号"
+    result = edossier("scan", "--device", f"camera:{laid.pattern}", "--case", case_no, "--json")
+    assert result.code == 0, result.stderr
+    assert result.json()["pages"] == 1
+    status = edossier("status", case_no, "--json").json()
+    assert (status["pages"]["received"], status["pages"]["digitised"]) == (1, 1)
+    assert [d["type_code"] for d in status["documents"]] == ["ACCEPT_NOTICE"]      # read, and typed, as laid
