@@ -21,6 +21,9 @@ from typing import BinaryIO, Protocol
 
 log = logging.getLogger("edossier.capture")
 
+_delivering: set[Path] = set()        # spool folders a delivery thread of this process is working on
+_delivering_lock = threading.Lock()
+
 
 @dataclass(frozen=True)
 class StackSpec:
@@ -135,12 +138,24 @@ class RemoteSink:
     # the delivery thread ---------------------------------------------------------------------------------------
     def _deliver_all(self) -> None:
         """Deliver this session's spool in order until it is closed and empty; then any spool a crash left."""
-        self._deliver(self.folder, until_closed=True)
+        self._deliver(self.folder)
         for other in sorted(p for p in self.spool.iterdir() if p.is_dir() and p != self.folder):
             if (other / "closed").exists() and not self._stop.is_set():
-                self._deliver(other, until_closed=True)
+                self._deliver(other)
 
-    def _deliver(self, folder: Path, until_closed: bool) -> None:
+    def _deliver(self, folder: Path) -> None:
+        """Deliver one spool folder, unless another delivery thread of this process already does."""
+        with _delivering_lock:
+            if folder in _delivering:
+                return
+            _delivering.add(folder)
+        try:
+            self._deliver_folder(folder)
+        finally:
+            with _delivering_lock:
+                _delivering.discard(folder)
+
+    def _deliver_folder(self, folder: Path) -> None:
         stack_id = None
         while not self._stop.is_set():
             try:

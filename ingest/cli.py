@@ -919,6 +919,17 @@ def _nothing():
     yield
 
 
+@contextmanager
+def _interruptible(kind: str):
+    """Ctrl-C while sending to a remote service: what is in the local spool goes with the next session."""
+    try:
+        yield
+    except KeyboardInterrupt:
+        log.info("%s interrupted by the operator; spooled pages are delivered by the next session", kind)
+        console.print("[yellow]interrupted[/]: pages in the local spool are delivered by the next session.")
+        sys.exit(ExitCode.interrupted)
+
+
 def _capture_sink(state: State, ctx, server: str | None):
     import os
     from ingest.capture import LocalSink, RemoteSink
@@ -1038,19 +1049,25 @@ def watch(state: State, folder: str, poll: bool, case_no: str | None, server: st
     hot = HotFolder(root, poll=poll or bool(spec and spec.poll), settle_s=settings.devices.settle_s,
                     rescan_s=settings.devices.rescan_s).start()
     ctx = None if server else state.context()
-    make_sink = (lambda: _capture_sink(state, ctx, server)) if server else (lambda: _capture_sink(state, ctx, None))
+    sinks = []
+
+    def make_sink():
+        sinks.append(_capture_sink(state, ctx, server))
+        return sinks[-1]
     told = _told_json if as_json else _told_line
     if not as_json:
         console.print(f"watching {hot.root} ({'polling' if hot.poll else 'events'}); Ctrl-C stops")
     stop = threading.Event()
     try:
-        with _local_workers(ctx, wanted=True, kind="watch") if ctx else _nothing():
+        with _local_workers(ctx, wanted=True, kind="watch") if ctx else _interruptible("watch"):
             outcomes = watching(hot, make_sink, device=device, case_no=case_no, stop=stop, once=once, told=told)
             if ctx is not None and once:
                 _wait_for_stacks(ctx, device, outcomes)
     finally:
         stop.set()
         hot.stop()
+    for sink in sinks if server else ():       # what went to the spool reaches the server before the command ends
+        _deliver(sink, server)
     if any(o.error for o in outcomes):
         sys.exit(ExitCode.internal_error)
     sys.exit(ExitCode.quarantined if any(not o.taken for o in outcomes) else ExitCode.ok)

@@ -168,3 +168,34 @@ def _settings(tmp_path: Path) -> Path:
     path = tmp_path / "settings.yaml"
     path.write_text("devices:\n  settle_s: 0.5\n  rescan_s: 5\n", encoding="utf-8")
     return path
+
+
+def test_a_hot_folder_feeds_a_remote_service_with_a_device_token(tmp_path):
+    """`edossier watch --server`: each file lands once in the server's catalogue, in the case its folder names."""
+    import httpx
+    from servers import Service, cli
+    server_home, config = tmp_path / "server", tmp_path / "server.yaml"
+    config.write_text("dossier:\n  rebuild_every_s: 1\n", encoding="utf-8")
+    token = cli(server_home, "token", "create", "mfp-1", "--role", "device", config=config).stdout.strip()
+    operator = cli(server_home, "token", "create", "desk", "--role", "operator", config=config).stdout.strip()
+    inbox = tmp_path / "inbox"
+    (inbox / CASE).mkdir(parents=True)
+    for n in range(3):
+        (inbox / CASE / f"{n}.png").write_bytes(_page(10 + n))
+    service = Service(server_home, config).start()
+    try:
+        env = {**os.environ, "EDOSSIER_HOME": str(tmp_path / "station"), "EDOSSIER_TOKEN": token,
+               "EDOSSIER_CONFIG": str(_settings(tmp_path))}
+        ran = subprocess.run([sys.executable, "-m", "ingest", "watch", str(inbox), "--once", "--server", service.url],
+                             cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+        assert ran.returncode == 0, ran.stderr[-3000:]
+        quarantine = httpx.get(f"{service.url}/api/v1/quarantine", headers={"Authorization": f"Bearer {operator}"},
+                               timeout=30)
+    finally:
+        service.stop()
+    assert quarantine.status_code == 200 and quarantine.json() == []
+    assert sorted(p.name for p in (inbox / "done" / CASE).iterdir()) == ["0.png", "1.png", "2.png"]
+    assert not list((tmp_path / "station" / "spool" / "capture").glob("*/*.page"))
+    with sqlite3.connect(server_home / "catalogue.sqlite3") as db:
+        rows = db.execute("select name, case_no, client from entries order by name").fetchall()
+    assert rows == [("0.png", CASE, "mfp-1"), ("1.png", CASE, "mfp-1"), ("2.png", CASE, "mfp-1")]
