@@ -16,6 +16,7 @@ class ExitCode(IntEnum):
     not_found = 7            # the case, quarantine item or path named does not exist
     count_mismatch = 8       # a scan session ended with pages missing or extra against what was expected
     device_stopped = 9       # a scan session was stopped at a device condition (pages scanned are kept)
+    not_intact = 10          # verify found a case's record or its stored bytes changed
     interrupted = 130
 
 

@@ -18,6 +18,7 @@ from classify.coversheet import receipt_pdf
 from classify.identifiers import mask_text, parse_case_number
 from classify.taxonomy import Taxonomy
 from config.errors import EdossierError, ExitCode
+from dossier import audit
 from dossier.calendar import WorkCalendar
 from dossier.progress import StageRules, UnknownStage
 from dossier.receipts import label
@@ -57,12 +58,16 @@ def case_number(text: str) -> str:
 
 
 def open_case(ctx, text: str, *, court: str | None = None, tribunal: str | None = None,
-              parties: list[str] | None = None) -> dict:
+              parties: list[str] | None = None, client: str = "cli") -> dict:
     """Open the case (again): answers {case_no, opened: True when it was not open before, pages already held}."""
     case_no = case_number(text)
     family = rules(ctx.settings.cases).taxonomy.family_of_case_type(parse_case_number(case_no).type_code)
     parties = [p.strip() for p in parties or [] if p and p.strip()] or None
     new = ctx.catalogue.open_case(case_no, family, court=court or None, tribunal=tribunal or None, parties=parties)
+    details = {k: v for k, v in (("court", court), ("tribunal", tribunal), ("parties", parties)) if v}
+    audit.record(ctx, case_no, "case:opened", "case opened", client, {"family": family})
+    if details:
+        audit.record(ctx, case_no, f"case:details:{audit.digest(details)}", "case details", client, details)
     held = ctx.catalogue.case_page_counts(case_no)
     return {"case_no": case_no, "opened": new,
             "pages_held": sum(held.get(status, 0) for status in ("done", "pending", "failed"))}
@@ -80,8 +85,9 @@ def record_event(ctx, text: str, stage_text: str, at: str | float | None, client
         raise CaseRefused(str(exc)) from exc
     when = event_time(at, found.calendar)
     if ctx.catalogue.case(case_no) is None or ctx.catalogue.case(case_no)["opened_at"] is None:
-        open_case(ctx, case_no)              # an event for a case not opened yet opens it: nothing is refused
+        open_case(ctx, case_no, client=client)   # an event for a case not opened yet opens it: nothing is refused
     changed = ctx.catalogue.record_stage(case_no, stage, when, client)
+    audit.record(ctx, case_no, f"stage:{stage}:{when:.3f}", "stage reached", client, {"stage": stage, "at": when})
     reached = ctx.catalogue.stages_of_case(case_no)
     current = found.stages.current(reached)
     return {"case_no": case_no, "stage": stage, "at": iso(reached[stage], found.calendar), "changed": changed,
@@ -118,11 +124,15 @@ def receive(ctx, text: str, type_text: str, pages: int, *, handed_in_by: str | N
     if pages < 1:
         raise CaseRefused("a receipt counts at least one page")
     if ctx.catalogue.case(case_no) is None or ctx.catalogue.case(case_no)["opened_at"] is None:
-        open_case(ctx, case_no)
+        open_case(ctx, case_no, client=client)
     row, new = ctx.catalogue.add_receipt(case_no=case_no, type_code=code, pages=pages,
                                          handed_in_by=(handed_in_by or "").strip() or None,
                                          received_at=event_time(at, found.calendar), client=client, key=key)
-    return receipt_json(row, found) | {"new": new}
+    data = receipt_json(row, found)
+    audit.record(ctx, case_no, f"receipt:{row['id']}", "receipt", client,
+                 {k: data[k] for k in ("receipt", "type_code", "pages", "handed_in_by", "received_at")},
+                 row["received_at"])
+    return data | {"new": new}
 
 
 def receipt_json(row: dict, found: Rules) -> dict:

@@ -326,7 +326,8 @@ def case_open(state: State, case_no: str, court: str | None, tribunal: str | Non
       edossier case open "（2024）浙0803民初1234号" --tribunal 民一庭 --parties 张三 --parties 李四
     """
     from ingest.cases import open_case
-    result = open_case(state.context(), case_no, court=court, tribunal=tribunal, parties=list(parties))
+    result = open_case(state.context(), case_no, court=court, tribunal=tribunal, parties=list(parties),
+                       client=_client())
     if as_json:
         out.print_json(data=result)
         return
@@ -422,6 +423,36 @@ def alerts(state: State, as_json: bool) -> None:
         out.print(f"[bold]{head}[/]")
         for reason in alert["reasons"]:
             out.print(f"  {reason}")
+
+
+# verify ------------------------------------------------------------------------------------------------------------
+@cli.command(epilog=EXIT_CODES_HELP + "\n\n\b\n10 the record or the stored bytes of the case were changed")
+@click.argument("case_no")
+@click.option("--json", "as_json", is_flag=True, help="JSON on stdout, for scripts.")
+@click.pass_obj
+def verify(state: State, case_no: str, as_json: bool) -> None:
+    """Check a case's tamper-evident record: recompute its hash-chained audit log entry by entry, and the SHA-256 of
+    every stored file, page and dossier volume it names. The first mismatch is named; exit 10 when one is found.
+
+    \b
+    Example:
+      edossier verify "（2024）浙0803民初1234号"
+    """
+    from dossier.audit import verify_case
+    ctx = state.context(reading=True)
+    case_no = _normal_case_no(case_no)
+    if ctx.catalogue.case(case_no) is None:
+        raise NotFound(f"no case {case_no} in the catalogue")
+    verdict = verify_case(ctx.catalogue, ctx.blobs, case_no)
+    if as_json:
+        out.print_json(data=verdict.as_json())
+    elif verdict.ok:
+        out.print(f"{case_no}: intact — {verdict.entries} audit entries chained, {verdict.blobs} stored files match "
+                  "their hashes")
+    else:
+        out.print(f"{case_no}: NOT intact — {verdict.problem}")
+    if not verdict.ok:
+        sys.exit(ExitCode.not_intact)
 
 
 # status ------------------------------------------------------------------------------------------------------------

@@ -21,6 +21,7 @@ from typing import BinaryIO
 
 from classify.segment import PageFacts, segment
 from classify.taxonomy import Taxonomy
+from dossier import audit
 from dossier.export import family_of, store_dossier
 from ingest.digitise import digitise, page_values
 from config.errors import InputRejected, QueueUnavailable, TimedOut
@@ -362,9 +363,20 @@ def assemble(ctx, case_no: str) -> None:
         if not mine:
             return
         version = ctx.catalogue.case(case_no)["version"]
+        audit.record_case(ctx, case_no)               # what the dossier is built from, in the case's record first
         store_dossier(ctx, case_no, version)
+        _record_dossier(ctx, case_no)
         ctx.catalogue.resolve_incidents(case_no=case_no, job="assemble")
         log.info("dossier of case %s is up to date (version %d)", case_no, version)
+
+
+def _record_dossier(ctx, case_no: str) -> None:
+    case = ctx.catalogue.case(case_no)
+    if not case["manifest_key"]:
+        return
+    stored = {f"{v['volume']}.pdf": v["blob_key"] for v in ctx.catalogue.volumes_of_case(case_no)}
+    audit.record(ctx, case_no, f"dossier:{case['fingerprint']}", "dossier built", "pipeline",
+                 {"blobs": stored | {"manifest.json": case["manifest_key"]}, "version": case["version"]})
 
 
 def assemble_failed(ctx, failure: Failure, case_no: str) -> None:

@@ -200,7 +200,7 @@ def _routes(app: FastAPI, ctx) -> None:
     def open_case(body: CaseIn, response: Response, who: Client = Depends(client)) -> dict:
         who.require("cases")
         result = _case_call(cases_flow.open_case, ctx, body.case_no, court=body.court, tribunal=body.tribunal,
-                            parties=body.parties)
+                            parties=body.parties, client=f"api:{who.name}")
         response.status_code = 201 if result["opened"] else 200
         return result
 

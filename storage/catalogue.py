@@ -150,6 +150,22 @@ cases = Table(
     Column("tribunal", Text),
     Column("parties", JSON),
     Column("opened_at", Float),                                        # None: pages arrived, the case is not open
+    Column("audit_seq", Integer),                                      # the head of the case's audit chain
+    Column("audit_head", String(64)),
+)
+
+audit = Table(
+    "audit", metadata,                        # per case, hash-chained: see chain_hash
+    Column("case_no", Text, primary_key=True),
+    Column("seq", Integer, primary_key=True),
+    Column("key", Text, nullable=False),      # what the entry is about (entry:12:received): recorded once
+    Column("at", Float, nullable=False),
+    Column("kind", String(32), nullable=False),
+    Column("actor", Text, nullable=False),
+    Column("detail", Text, nullable=False),   # canonical JSON
+    Column("prev", String(64), nullable=False),
+    Column("hash", String(64), nullable=False),
+    UniqueConstraint("case_no", "key", name="uq_audit_case_key"),
 )
 
 case_events = Table(
@@ -340,6 +356,20 @@ def insert_new(conn: Connection, table: Table, values: dict, key: Sequence[str])
     primary = list(table.primary_key.columns)[0]
     return conn.execute(make(table).values(**values).on_conflict_do_nothing(index_elements=list(key))
                         .returning(primary)).scalar()
+
+
+GENESIS = "0" * 64
+
+
+def canonical(detail: dict) -> str:
+    return json.dumps(detail, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+
+
+def chain_hash(prev: str, case_no: str, seq: int, key: str, at: float, kind: str, actor: str, detail: str) -> str:
+    """An audit entry's hash: over the hash of the entry before and everything the entry says."""
+    body = canonical({"case_no": case_no, "seq": seq, "key": key, "at": round(at, 6), "kind": kind,
+                      "actor": actor, "detail": detail})
+    return hashlib.sha256(f"{prev}\n{body}".encode("utf-8")).hexdigest()
 
 
 def token_hash(token: str) -> str:
@@ -648,6 +678,50 @@ class Catalogue:
         with self.engine.connect() as conn:
             rows = conn.execute(select(case_events.c.stage, case_events.c.at).where(case_events.c.case_no == case_no))
             return {stage: at for stage, at in rows}
+
+    # audit -----------------------------------------------------------------------------------------------------
+    def append_audit(self, case_no: str, key: str, kind: str, actor: str, detail: dict,
+                     at: float | None = None) -> bool:
+        """Append to the case's audit chain, once per `key`; False when that key is recorded already. Two writers
+        appending at once: one gets the next position, the other tries again behind it."""
+        text, at = canonical(detail), time.time() if at is None else at
+        for _ in range(50):
+            with self.writer.begin() as conn:
+                if conn.execute(select(audit.c.seq).where((audit.c.case_no == case_no) & (audit.c.key == key))
+                                ).first() is not None:
+                    return False
+                last = conn.execute(select(audit.c.seq, audit.c.hash).where(audit.c.case_no == case_no)
+                                    .order_by(audit.c.seq.desc()).limit(1)).first()
+                seq, prev = (last[0] + 1, last[1]) if last else (1, GENESIS)
+                digest = chain_hash(prev, case_no, seq, key, at, kind, actor, text)
+                make = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}[conn.dialect.name]
+                made = conn.execute(make(audit).values(case_no=case_no, seq=seq, key=key, at=at, kind=kind,
+                                                       actor=actor, detail=text, prev=prev, hash=digest)
+                                    .on_conflict_do_nothing().returning(audit.c.seq)).scalar()
+                if made is not None:
+                    conn.execute(update(cases).where(cases.c.case_no == case_no)
+                                 .values(audit_seq=seq, audit_head=digest))
+                    return True
+        raise RuntimeError(f"could not append to the audit log of {case_no}: too many writers at once")
+
+    def audit_material(self, case_no: str) -> tuple[list[dict], list[dict]]:
+        """The files and the read pages of a case, as its audit log records them."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(
+                pages.c.id, pages.c.page_index, pages.c.status, pages.c.role, pages.c.done_at, pages.c.text,
+                pages.c.pdf_key, pages.c.error, entries.c.id.label("entry_id"), entries.c.name, entries.c.sha256,
+                entries.c.size, entries.c.received_at, entries.c.client)
+                .join(entries, entries.c.id == pages.c.entry_id)
+                .where(_of_case(case_no) & pages.c.status.in_(("done", "failed")))
+                .order_by(entries.c.id, pages.c.page_index)).mappings().all()
+        files = {r["entry_id"]: {k: r[k] for k in ("entry_id", "name", "sha256", "size", "received_at", "client")}
+                 for r in rows}
+        return list(files.values()), [dict(r) for r in rows]
+
+    def audit_of_case(self, case_no: str) -> list[dict]:
+        with self.engine.connect() as conn:
+            return [dict(r) for r in conn.execute(select(audit).where(audit.c.case_no == case_no)
+                                                  .order_by(audit.c.seq)).mappings()]
 
     # receipts --------------------------------------------------------------------------------------------------
     def add_receipt(self, *, case_no: str, type_code: str, pages: int, handed_in_by: str | None, received_at: float,
