@@ -218,7 +218,7 @@ def _print(result: dict) -> None:
         r = result[key]
         print(f"  capture → {key:9} p50 {r['p50_s']:6.2f} s  p95 {r['p95_s']:6.2f} s  last sheet {r['last_sheet_s']:6.2f}"
               f" s  (first half p50 {r['first_half_p50_s']:.2f} s, second half {r['second_half_p50_s']:.2f} s)")
-    print(f"  backed up: {'yes' if result['backed_up'] else 'no'}")
+    print(f"  backed up: {'yes' if result['backed_up'] else 'no'}", flush=True)
 
 
 def main() -> None:
