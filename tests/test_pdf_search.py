@@ -128,12 +128,18 @@ class _QuietHandler(http.server.SimpleHTTPRequestHandler):
 
 FIND = """async (query) => {
   const app = PDFViewerApplication, finder = app.findController;
+  const tick = () => new Promise(r => setTimeout(r, 50));
+  const until = async (ok) => { while (!ok()) await tick(); };
+  // A match is scrolled into view only once its page's text layer is drawn: a search still waiting for that
+  // would move the view after the next search had started from page 1.
+  await until(() => !finder._scrollMatches);
   app.page = 1;
+  for (let still = 0; still < 3; still = app.page === 1 ? still + 1 : 0) await tick();
   app.eventBus.dispatch("find", {source: null, type: "", query, phraseSearch: true, caseSensitive: false,
                                  entireWord: false, highlightAll: true, findPrevious: false, matchDiacritics: false});
-  const done = () => !finder._dirtyMatch && finder._pendingFindMatches.size === 0 &&
-      Array.from({length: app.pagesCount}, (_, i) => finder.pageMatches[i]).every(m => m !== undefined);
-  while (!done()) await new Promise(r => setTimeout(r, 50));
+  await until(() => !finder._dirtyMatch && finder._pendingFindMatches.size === 0 &&
+      Array.from({length: app.pagesCount}, (_, i) => finder.pageMatches[i]).every(m => m !== undefined));
+  await until(() => finder.selected.pageIdx < 0 || !finder._scrollMatches);
   return {pages: finder.pageMatches.map((m, i) => m.length ? i + 1 : 0).filter(Boolean),
           selected: finder.selected.pageIdx + 1, shown: app.page};
 }"""
