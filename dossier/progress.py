@@ -32,6 +32,7 @@ class StageRules:
     stages: tuple[str, ...]
     requirements: dict[str, tuple[Requirement, ...]]     # case family → in stage order
     deadline_working_days: int = 1
+    closing_stage: str = "JUDGMENT"
 
     @classmethod
     def load(cls, path: Path | None = None, taxonomy: Taxonomy | None = None) -> "StageRules":
@@ -41,11 +42,13 @@ class StageRules:
         stages = tuple(data.get("stages") or STAGE_NAMES)
         rules = cls(stages, {family: _requirements(family, by_stage or {}, stages)
                              for family, by_stage in (data.get("requirements") or {}).items()},
-                    int(data.get("deadline_working_days", 1)))
+                    int(data.get("deadline_working_days", 1)), str(data.get("closing_stage", "JUDGMENT")))
         rules._check(taxonomy or Taxonomy.load())
         return rules
 
     def _check(self, taxonomy: Taxonomy) -> None:
+        if self.closing_stage not in self.stages:
+            raise ValueError(f"stages.yaml: closing_stage {self.closing_stage!r} is not one of the stages")
         known = set(taxonomy.codes)
         for family, needed in self.requirements.items():
             if family not in taxonomy.families:
@@ -70,6 +73,15 @@ class StageRules:
             return None
         stage = max(reached, key=lambda s: (reached[s], self.stages.index(s) if s in self.stages else -1))
         return stage, reached[stage]
+
+    @property
+    def closing(self) -> tuple[str, ...]:
+        """The stages at which a case counts as closed: the closing stage and every later one."""
+        return self.stages[self.stages.index(self.closing_stage):]
+
+    def closed_at(self, reached: dict[str, float]) -> float | None:
+        times = [at for stage, at in reached.items() if stage in self.closing]
+        return min(times) if times else None
 
     def required(self, family: str, stage: str) -> tuple[Requirement, ...]:
         """What a dossier of `family` holds once `stage` is reached: the stage's own requirements and those of

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from sqlalchemy import (JSON, Boolean, Column, Float, ForeignKey, Index, Integer, MetaData, String, Table, Text,
-                        UniqueConstraint, case, create_engine, delete, event, func, insert, select, update)
+                        UniqueConstraint, case, create_engine, delete, event, false, func, insert, select, update)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 
@@ -109,6 +109,7 @@ documents = Table(
     Column("parties", JSON),
     Column("identifiers", JSON),
     Column("created_at", Float, nullable=False),
+    Column("corrected", Boolean, nullable=False, default=False, server_default=false()),  # a person changed it
 )
 
 document_pages = Table(
@@ -152,6 +153,11 @@ cases = Table(
     Column("opened_at", Float),                                        # None: pages arrived, the case is not open
     Column("audit_seq", Integer),                                      # the head of the case's audit chain
     Column("audit_head", String(64)),
+    Column("pages_received", Integer),                                 # the case's proof of digitisation, as
+    Column("pages_scanned", Integer),                                  # last settled (ingest.reports.settle_case)
+    Column("digitised", Boolean),
+    Column("usable", Boolean),
+    Column("settled_at", Float),
 )
 
 audit = Table(
@@ -187,6 +193,22 @@ receipts = Table(
     Column("received_at", Float, nullable=False),
     Column("client", Text, nullable=False),
     Column("key", Text, unique=True),         # the client's own name for it: registering it again finds it
+    Column("due_at", Float),                  # scanned and catalogued by then (the working-day deadline)
+    Column("digitised_at", Float),            # when it was found digitised; None while it is not
+    Column("pages_scanned", Integer),         # distinct pages scanned against it, as last settled
+)
+
+archives = Table(
+    "archives", metadata,                     # archive packages made (edossier archive)
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("case_no", Text, nullable=False, index=True),
+    Column("archived_at", Float, nullable=False),
+    Column("actor", Text, nullable=False),
+    Column("forced", Boolean, nullable=False),       # made before the case was closed, by an operator's decision
+    Column("reason", Text),
+    Column("digitised", Boolean, nullable=False),    # every page received was in the package: archived electronically only
+    Column("manifest_sha256", String(64), nullable=False),
+    Column("path", Text, nullable=False),
 )
 
 volumes = Table(
