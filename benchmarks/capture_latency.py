@@ -60,12 +60,22 @@ class PacedFeeder:
 
     def _sheets(self, settings):
         if self.sheets is None:
-            yield from self.device.feed(settings)
+            yield from self._reloaded(settings)
             return
         from dataclasses import replace as with_
         for path in self.sheets:
             self.device.set_option("filename", str(path))
             yield from self.device.feed(with_(settings, source="flatbed"))
+
+    def _reloaded(self, settings):
+        """The test backend's feeder holds 10 sheets: the operator loads it again until the stack is through."""
+        while True:
+            fed = 0
+            for capture in self.device.feed(settings):
+                fed += 1
+                yield capture
+            if fed == 0:
+                raise RuntimeError("the feeder gave no sheet after it was loaded again")
 
     def close(self) -> None:
         self.device.close()

@@ -197,6 +197,7 @@ class DeviceSettings(_Section):
 class CaseSettings(_Section):
     stages_file: Path | None = None         # stages and what each requires (None: config/stages.yaml)
     holidays_file: Path | None = None       # the court's working-day calendar (None: config/holidays.yaml)
+    readable_confidence: float = Field(50, ge=0, le=100)   # a page with text read below this is not usable
 
 
 class Settings(_Section):

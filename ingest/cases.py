@@ -22,6 +22,7 @@ from dossier import audit
 from dossier.calendar import WorkCalendar
 from dossier.progress import StageRules, UnknownStage
 from dossier.receipts import label
+from ingest.reports import settle_case
 
 
 class CaseRefused(EdossierError):
@@ -68,6 +69,7 @@ def open_case(ctx, text: str, *, court: str | None = None, tribunal: str | None 
     audit.record(ctx, case_no, "case:opened", "case opened", client, {"family": family})
     if details:
         audit.record(ctx, case_no, f"case:details:{audit.digest(details)}", "case details", client, details)
+    settle_case(ctx, case_no)
     held = ctx.catalogue.case_page_counts(case_no)
     return {"case_no": case_no, "opened": new,
             "pages_held": sum(held.get(status, 0) for status in ("done", "pending", "failed"))}
@@ -88,6 +90,7 @@ def record_event(ctx, text: str, stage_text: str, at: str | float | None, client
         open_case(ctx, case_no, client=client)   # an event for a case not opened yet opens it: nothing is refused
     changed = ctx.catalogue.record_stage(case_no, stage, when, client)
     audit.record(ctx, case_no, f"stage:{stage}:{when:.3f}", "stage reached", client, {"stage": stage, "at": when})
+    settle_case(ctx, case_no)
     reached = ctx.catalogue.stages_of_case(case_no)
     current = found.stages.current(reached)
     return {"case_no": case_no, "stage": stage, "at": iso(reached[stage], found.calendar), "changed": changed,
@@ -132,6 +135,7 @@ def receive(ctx, text: str, type_text: str, pages: int, *, handed_in_by: str | N
     audit.record(ctx, case_no, f"receipt:{row['id']}", "receipt", client,
                  {k: data[k] for k in ("receipt", "type_code", "pages", "handed_in_by", "received_at")},
                  row["received_at"])
+    settle_case(ctx, case_no)
     return data | {"new": new}
 
 

@@ -425,6 +425,63 @@ def alerts(state: State, as_json: bool) -> None:
             out.print(f"  {reason}")
 
 
+# report ------------------------------------------------------------------------------------------------------------
+@cli.command(epilog=EXIT_CODES_HELP)
+@click.option("--from", "start", metavar="DATE", help="First day counted (YYYY-MM-DD, court time). Default: the start.")
+@click.option("--to", "end", metavar="DATE", help="Last day counted (YYYY-MM-DD). Default: today.")
+@click.option("--tribunal", help="Only this tribunal's cases (as the case-management system named it).")
+@click.option("--json", "as_json", is_flag=True, help="JSON on stdout, for scripts.")
+@click.option("--html", "html_file", type=click.Path(dir_okay=False, path_type=Path),
+              help="Also write the report as an HTML page with charts to this file.")
+@click.pass_obj
+def report(state: State, start: str | None, end: str | None, tribunal: str | None, as_json: bool,
+           html_file: Path | None) -> None:
+    """The court's figures over cases opened or closed in a period, per tribunal and court-wide, each with its
+    definition: coverage, digitisation rate (cases and pages), timeliness, usability, cataloguing accuracy and the
+    single-set archiving rate. Computed from the records alone.
+
+    \b
+    Example:
+      edossier report --from 2026-01-01 --to 2026-03-31
+      edossier report --tribunal 民一庭 --json
+      edossier report --html figures.html
+    """
+    from ingest.reports import court_report
+    ctx = state.context(reading=True)
+    data = court_report(ctx, start, end, tribunal)
+    if html_file is not None:
+        from dossier.figures_html import render
+        title = f"{ctx.settings.dossier.court or 'Court'} — electronic dossiers"
+        html_file.write_text(render(data, title), encoding="utf-8")
+    if as_json:
+        out.print_json(data=data)
+        return
+    _print_figures(data, html_file)
+
+
+def _print_figures(data: dict, html_file: Path | None) -> None:
+    from dossier.figures import FIGURES
+    from dossier.figures_html import percent
+    period = data["period"]
+    out.print(f"[bold]{data['court']['cases']} cases[/] opened or closed from {period['from'] or 'the start'} to "
+              f"{period['to']}" + (f", tribunal {data['tribunal']}" if data["tribunal"] else ""))
+    for name in FIGURES:
+        ratio, told = data["court"]["figures"][name], data["definitions"][name]
+        out.print(f"  [bold]{percent(ratio['value']):>9}[/] {told['name']} ({ratio['numerator']} ÷ "
+                  f"{ratio['denominator']})\n            = {told['definition']}", soft_wrap=True)
+    table = Table(title="per tribunal")
+    table.add_column("tribunal")
+    table.add_column("cases")
+    for name in FIGURES:
+        table.add_column(name.replace("_", " "), overflow="fold")
+    for block in data["tribunals"]:
+        table.add_row(block["tribunal"] or "(none)", str(block["cases"]),
+                      *(percent(block["figures"][n]["value"]) for n in FIGURES))
+    out.print(table)
+    if html_file is not None:
+        out.print(f"HTML report → {html_file}")
+
+
 # verify ------------------------------------------------------------------------------------------------------------
 @cli.command(epilog=EXIT_CODES_HELP + "\n\n\b\n10 the record or the stored bytes of the case were changed")
 @click.argument("case_no")

@@ -29,6 +29,7 @@ from ingest.inspect import Inspection, inspect_file
 from ingest.pages import load_page
 from ingest.split import split_pages
 from storage.catalogue import EntryRow, PageBlob, StackRow, page_blob
+from ingest.reports import settle_case
 
 log = logging.getLogger("edossier.pipeline")
 
@@ -366,6 +367,7 @@ def assemble(ctx, case_no: str) -> None:
         audit.record_case(ctx, case_no)               # what the dossier is built from, in the case's record first
         store_dossier(ctx, case_no, version)
         _record_dossier(ctx, case_no)
+        settle_case(ctx, case_no)                     # what the case proves now, for the court's figures
         ctx.catalogue.resolve_incidents(case_no=case_no, job="assemble")
         log.info("dossier of case %s is up to date (version %d)", case_no, version)
 

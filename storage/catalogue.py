@@ -815,6 +815,74 @@ class Catalogue:
             row = conn.execute(select(cases).where(cases.c.case_no == case_no)).mappings().first()
         return dict(row) if row else None
 
+    def unreadable_pages(self, case_no: str, below: float) -> int:
+        """Pages of the case read with text whose mean confidence is below `below` (a photo with no text is not
+        counted: there is nothing on it to read)."""
+        with self.engine.connect() as conn:
+            return conn.execute(select(func.count()).select_from(pages.join(entries, entries.c.id == pages.c.entry_id))
+                                .where(_of_case(case_no) & (pages.c.status == "done") & (pages.c.role == "content")
+                                       & (func.length(func.trim(func.coalesce(pages.c.text, ""))) > 0)
+                                       & (pages.c.mean_conf < below))).scalar()
+
+    def settle_case_state(self, case_no: str, *, pages_received: int, pages_scanned: int, digitised: bool,
+                          usable: bool, receipts_state: Sequence[dict], at: float) -> None:
+        """Keep what the case proves now: its page counts, digitised and usable, and per receipt its deadline and
+        distinct pages scanned. A receipt keeps the time it was first found digitised while it stays digitised."""
+        with self.writer.begin() as conn:
+            conn.execute(update(cases).where(cases.c.case_no == case_no).values(
+                pages_received=pages_received, pages_scanned=pages_scanned, digitised=digitised, usable=usable,
+                settled_at=at))
+            for state in receipts_state:
+                since = case((receipts.c.digitised_at.is_(None), at), else_=receipts.c.digitised_at) \
+                    if state["digitised"] else None
+                conn.execute(update(receipts).where(receipts.c.id == state["id"]).values(
+                    due_at=state["due_at"], pages_scanned=state["pages_scanned"], digitised_at=since))
+
+    def unsettled_cases(self) -> list[str]:
+        with self.engine.connect() as conn:
+            return list(conn.execute(select(cases.c.case_no).where(cases.c.opened_at.is_not(None)
+                                                                   & cases.c.settled_at.is_(None))).scalars())
+
+    def report_rows(self, start: float, end: float, closing: Sequence[str], tribunal: str | None = None) -> list[dict]:
+        """One row per case opened or closed in [start, end) — opened by the case-management system, closed when
+        it first reached one of the `closing` stages — with what the court's figures count, in one statement."""
+        closed = (select(case_events.c.case_no, func.min(case_events.c.at).label("closed_at"))
+                  .where(case_events.c.stage.in_(list(closing))).group_by(case_events.c.case_no).subquery())
+        docs = (select(documents.c.case_no, func.count().label("documents"),
+                       func.sum(case((documents.c.corrected.is_(True), 1), else_=0)).label("corrected"))
+                .where(documents.c.case_no.is_not(None)).group_by(documents.c.case_no).subquery())
+        in_period = (receipts.c.received_at >= start) & (receipts.c.received_at < end)
+        decided = receipts.c.digitised_at.is_not(None) | (receipts.c.due_at <= time.time())
+        paper = (select(receipts.c.case_no, func.count().label("receipts"),
+                        func.sum(case((decided, 1), else_=0)).label("receipts_decided"),
+                        func.sum(case((receipts.c.digitised_at <= receipts.c.due_at, 1), else_=0)).label("on_time"))
+                 .where(in_period).group_by(receipts.c.case_no).subquery())
+        packed = (select(archives.c.case_no, func.max(case((archives.c.digitised.is_(True), 1), else_=0))
+                         .label("archived_electronically")).group_by(archives.c.case_no).subquery())
+        built = select(volumes.c.case_no).distinct().subquery()
+        query = (select(cases.c.case_no, cases.c.family, cases.c.tribunal, cases.c.opened_at, closed.c.closed_at,
+                        cases.c.pages_received, cases.c.pages_scanned, cases.c.digitised, cases.c.usable,
+                        (built.c.case_no.is_not(None)).label("has_dossier"),
+                        func.coalesce(docs.c.documents, 0).label("documents"),
+                        func.coalesce(docs.c.corrected, 0).label("corrected"),
+                        func.coalesce(paper.c.receipts, 0).label("receipts"),
+                        func.coalesce(paper.c.receipts_decided, 0).label("receipts_decided"),
+                        func.coalesce(paper.c.on_time, 0).label("on_time"),
+                        func.coalesce(packed.c.archived_electronically, 0).label("archived_electronically"))
+                 .select_from(cases.outerjoin(closed, closed.c.case_no == cases.c.case_no)
+                              .outerjoin(docs, docs.c.case_no == cases.c.case_no)
+                              .outerjoin(paper, paper.c.case_no == cases.c.case_no)
+                              .outerjoin(packed, packed.c.case_no == cases.c.case_no)
+                              .outerjoin(built, built.c.case_no == cases.c.case_no))
+                 .where(cases.c.opened_at.is_not(None)
+                        & (((cases.c.opened_at >= start) & (cases.c.opened_at < end))
+                           | ((closed.c.closed_at >= start) & (closed.c.closed_at < end))))
+                 .order_by(cases.c.tribunal, cases.c.case_no))
+        if tribunal is not None:
+            query = query.where(cases.c.tribunal == tribunal)
+        with self.engine.connect() as conn:
+            return [dict(r) for r in conn.execute(query).mappings()]
+
     def record_dossier(self, case_no: str, version: int, fingerprint: str, seconds: float,
                        manifest_key: str | None, built: Sequence[tuple[str, str, int]] | None) -> None:
         """What assembly stored: `built` lists (volume, blob key, pages); None when the stored dossier still holds."""
