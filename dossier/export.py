@@ -7,14 +7,14 @@ import json
 import os
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timezone
 from pathlib import Path
 
 from classify.identifiers import parse_case_number
 from classify.taxonomy import Taxonomy
 from dossier.assemble import assemble_volume
-from dossier.model import DocumentEntry, VolumeResult, VolumeSpec
+from dossier.model import ArchiveNote, DocumentEntry, VolumeResult, VolumeSpec
 
 MANIFEST_FORMAT = "edossier-manifest/1"
 FAMILY_LABELS = {"civil_first": "民事一审", "civil_second": "民事二审", "enforcement": "执行"}
@@ -88,21 +88,25 @@ def _summary(case_no: str, out: Path, volumes, manifest: dict) -> CaseExport:
                       accounting["pages_received"], accounting["pages_digitised"], len(manifest["excluded_pages"]))
 
 
-def export_case(ctx, case_no: str, out: Path) -> CaseExport:
-    """Write OUT/ZJ.pdf (and OUT/FJ.pdf when there is internal material) and OUT/manifest.json."""
+def export_case(ctx, case_no: str, out: Path, archive: ArchiveNote | None = None) -> CaseExport:
+    """Write OUT/ZJ.pdf (and OUT/FJ.pdf when there is internal material) and OUT/manifest.json. Volumes bound for
+    an archive package (`archive`) say on their remarks sheets who archived the case, when, and every volume's
+    pages."""
     taxonomy = _taxonomy()
     family = family_of(case_no, taxonomy)
     documents = ctx.catalogue.documents_of_case(case_no)
     pages = ctx.catalogue.pages_by_id(pid for doc in documents for pid in doc["page_ids"])
     out.mkdir(parents=True, exist_ok=True)
+    bound = _volumes_in_order(documents, taxonomy, family)
+    if archive is not None:
+        archive = replace(archive, volume_pages=tuple((volume, _numbered_pages(ordered, taxonomy))
+                                                      for volume, ordered in bound))
     volumes = []
-    for volume in ("ZJ", "FJ"):
-        ordered = _binding_order([d for d in documents if d["volume"] == volume], taxonomy, family, volume)
-        if ordered:
-            left_out = _left_out(ctx, case_no) if volume == "ZJ" else ()
-            result = _write_volume(ctx, case_no, volume, family, ordered, pages, taxonomy, out / f"{volume}.pdf",
-                                   left_out)
-            volumes.append((volume, ordered, result))
+    for volume, ordered in bound:
+        left_out = _left_out(ctx, case_no) if volume == "ZJ" else ()
+        result = _write_volume(ctx, case_no, volume, family, ordered, pages, taxonomy, out / f"{volume}.pdf",
+                               left_out, archive)
+        volumes.append((volume, ordered, result))
     manifest = build_manifest(ctx, case_no, family, volumes, pages, taxonomy)
     _write_json(out / "manifest.json", manifest)
     return _summary(case_no, out, tuple((v, r.path, r.pages) for v, _, r in volumes), manifest)
@@ -116,6 +120,12 @@ def _taxonomy() -> Taxonomy:
 def family_of(case_no: str, taxonomy: Taxonomy) -> str:
     number = parse_case_number(case_no, strict=False)
     return taxonomy.family_of_case_type(number.type_code if number else "")
+
+
+def _volumes_in_order(documents: list[dict], taxonomy: Taxonomy, family: str) -> list[tuple[str, list[dict]]]:
+    """(volume, its documents in binding order) for each volume the case has documents in, ZJ first."""
+    return [(volume, ordered) for volume in ("ZJ", "FJ")
+            if (ordered := _binding_order([d for d in documents if d["volume"] == volume], taxonomy, family, volume))]
 
 
 def _binding_order(documents: list[dict], taxonomy: Taxonomy, family: str, volume: str) -> list[dict]:
@@ -137,7 +147,7 @@ def _left_out(ctx, case_no: str) -> tuple[tuple[str, int], ...]:
 
 
 def _write_volume(ctx, case_no, volume, family, documents, pages, taxonomy, path: Path,
-                  left_out: tuple[tuple[str, int], ...] = ()) -> VolumeResult:
+                  left_out: tuple[tuple[str, int], ...] = (), archive: ArchiveNote | None = None) -> VolumeResult:
     """The volume's page PDFs are checked out together and only while the volume is bound (its pages are read
     when it is written), then let go."""
     keys = list(dict.fromkeys(pages[pid]["pdf_key"] for d in documents for pid in d["page_ids"]))
@@ -146,7 +156,7 @@ def _write_volume(ctx, case_no, volume, family, documents, pages, taxonomy, path
         entries = tuple(_entry(d, pages, taxonomy, files) for d in documents)
         spec = VolumeSpec(case_no=case_no, volume=volume, court=ctx.settings.dossier.court, cause="",
                           case_family_label=FAMILY_LABELS.get(family, family), documents=entries,
-                          produced_on=date.today(), left_out=left_out)
+                          produced_on=date.today(), left_out=left_out, archive=archive)
         return assemble_volume(spec, path)
 
 
@@ -156,7 +166,17 @@ def _entry(document: dict, pages: dict, taxonomy: Taxonomy, files: dict[str, Pat
     return DocumentEntry(
         title=document["title"], type_code=code, type_name=taxonomy.get(code).name if known else "未识别材料",
         page_pdfs=tuple(files[pages[pid]["pdf_key"]] for pid in document["page_ids"]),
-        numbered=taxonomy.get(code).numbered if known else True, review=bool(document["review"]))
+        numbered=_numbered(code, taxonomy), review=bool(document["review"]))
+
+
+def _numbered(code: str, taxonomy: Taxonomy) -> bool:
+    """Whether a document of this type gets archival page numbers (an unknown type does)."""
+    return taxonomy.get(code).numbered if code in taxonomy.codes else True
+
+
+def _numbered_pages(documents: list[dict], taxonomy: Taxonomy) -> int:
+    """The archival pages of a volume of these documents, as its cover and remarks sheet count them."""
+    return sum(len(d["page_ids"]) for d in documents if _numbered(d["type_code"], taxonomy))
 
 
 def build_manifest(ctx, case_no, family, volumes, pages, taxonomy) -> dict:

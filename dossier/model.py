@@ -28,6 +28,18 @@ class DocumentEntry:
 
 
 @dataclass(frozen=True)
+class ArchiveNote:
+    """What the remarks sheet of an archive package's volume says about the archiving: the archival pages of every
+    volume of the package, who archived the case and when, and — for a case archived before it was closed, by an
+    operator's decision (`forced`) — why."""
+    actor: str
+    at: str                                            # as printed, e.g. 2026年3月2日 15:30
+    volume_pages: tuple[tuple[str, int], ...] = ()     # (volume, archival pages), ZJ first
+    forced: bool = False
+    reason: str | None = None
+
+
+@dataclass(frozen=True)
 class VolumeSpec:
     """One volume (正卷 ZJ or 副卷 FJ) of a case; documents are already in binding order."""
     case_no: str
@@ -39,6 +51,7 @@ class VolumeSpec:
     produced_on: date
     retention: str = "永久"
     left_out: tuple[tuple[str, int], ...] = ()   # (why, pages) of the case's pages not bound: blanks, sheets
+    archive: ArchiveNote | None = None             # set when the volume is bound into an archive package
 
     def __post_init__(self) -> None:
         if self.volume not in VOLUME_NAMES:

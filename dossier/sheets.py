@@ -21,7 +21,7 @@ from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import Flowable, Paragraph, SimpleDocTemplate, Table, TableStyle
 
-from dossier.model import DocumentEntry, DocumentPlacement, VolumeSpec
+from dossier.model import VOLUME_NAMES, ArchiveNote, DocumentEntry, DocumentPlacement, VolumeSpec
 
 HEI = "WQY"      # headings and labels (黑体 style)
 SONG = "UMing"   # filled-in values and table text (宋体 style)
@@ -290,7 +290,9 @@ def _escape(text: str) -> str:
 
 def remarks_pdf(spec: VolumeSpec) -> bytes:
     """备考表: "本卷共 N 件 M 页", a note on unnumbered material, the scanned pages not bound (blank backsides,
-    separator sheets, pages that failed) with their counts, blanks for 立卷人, 检查人 and 立卷时间."""
+    separator sheets, pages that failed) with their counts, blanks for 立卷人, 检查人 and 立卷时间. In an archive
+    package it also gives the pages of every volume, who archived the case and when (filled in as 立卷人 and
+    立卷时间), and why a case not closed was archived."""
     buffer = io.BytesIO()
     canvas = _canvas(buffer, f"{spec.case_no} {spec.volume_name} 备考表")
     _title(canvas, "备考表", PAGE_H - 25 * mm)
@@ -300,14 +302,17 @@ def remarks_pdf(spec: VolumeSpec) -> bytes:
     left, bottom, top = 20 * mm, 25 * mm, PAGE_H - 42 * mm
     canvas.setLineWidth(1.2)
     canvas.rect(left, bottom, PAGE_W - 2 * left, top - bottom)
-    _remarks_text(canvas, spec, left + 10 * mm, top - 16 * mm)
-    _remarks_signatures(canvas, left + 10 * mm, bottom + 40 * mm)
+    line = _remarks_text(canvas, spec, left + 10 * mm, top - 16 * mm)
+    if spec.archive is not None:
+        _remarks_archive(canvas, spec.archive, left + 10 * mm, line, PAGE_W - 2 * left - 20 * mm)
+    _remarks_signatures(canvas, left + 10 * mm, bottom + 40 * mm, spec.archive)
     canvas.showPage()
     canvas.save()
     return buffer.getvalue()
 
 
-def _remarks_text(canvas: Canvas, spec: VolumeSpec, x: float, y: float) -> None:
+def _remarks_text(canvas: Canvas, spec: VolumeSpec, x: float, y: float) -> float:
+    """The counts and the pages not bound; answers the height at which the next lines of 说明 go."""
     canvas.setFont(SONG, 14)
     canvas.drawString(x, y, f"本卷共 {len(spec.documents)} 件 {spec.numbered_pages} 页")
     unnumbered = [doc for doc in spec.documents if not doc.numbered]
@@ -325,14 +330,42 @@ def _remarks_text(canvas: Canvas, spec: VolumeSpec, x: float, y: float) -> None:
         for why, n in spec.left_out:
             line -= 8 * mm
             canvas.drawString(x + 8 * mm, line, f"{why} {n} 页；")
+        line -= 12 * mm
+    return line
 
 
-def _remarks_signatures(canvas: Canvas, x: float, y: float) -> None:
+def _remarks_archive(canvas: Canvas, note: ArchiveNote, x: float, y: float, width: float) -> None:
+    """The archiving: each volume's archival pages, who archived the case and when, and the reason given (its
+    length is bounded where it is given, so it always fits above the signatures)."""
+    canvas.setFont(SONG, 12)
+    pages = "；".join(f"{VOLUME_NAMES.get(v, v)} {n} 页" for v, n in note.volume_pages)
+    lines = [f"本案归档卷宗共 {len(note.volume_pages)} 卷：{pages}。", f"归档人：{note.actor}　归档时间：{note.at}"]
+    if note.forced:
+        lines.append("本案尚未结案，经操作员决定提前归档。")
+    if note.reason:
+        lines += wrap(f"{'理由' if note.forced else '说明'}：{note.reason}", SONG, 12, width)
+    for number, text in enumerate(lines):
+        canvas.drawString(x, y - number * 7 * mm, text)
+
+
+def wrap(text: str, font: str, size: float, width: float) -> list[str]:
+    """Text broken into lines no wider than width, character by character (Chinese has no spaces to break at)."""
+    lines, current = [], ""
+    for char in " ".join(text.split()):
+        if current and pdfmetrics.stringWidth(current + char, font, size) > width:
+            lines.append(current)
+            current = ""
+        current += char
+    return lines + [current] if current else lines
+
+
+def _remarks_signatures(canvas: Canvas, x: float, y: float, note: ArchiveNote | None = None) -> None:
+    """立卷人, 检查人, 立卷时间: left blank to be signed, or — in an archive package — the archivist and the day."""
     blank = "＿" * 8
     canvas.setFont(SONG, 13)
-    canvas.drawString(x + 70 * mm, y, f"立卷人：{blank}")
+    canvas.drawString(x + 70 * mm, y, f"立卷人：{note.actor if note else blank}")
     canvas.drawString(x + 70 * mm, y - 11 * mm, f"检查人：{blank}")
-    canvas.drawString(x + 70 * mm, y - 22 * mm, "立卷时间：　　　年　　月　　日")
+    canvas.drawString(x + 70 * mm, y - 22 * mm, f"立卷时间：{note.at.split()[0] if note else '　　　年　　月　　日'}")
 
 
 # ---------------------------------------------------------------- back cover (卷底)

@@ -1,4 +1,4 @@
-"""The `edossier` command line: backlog, import, status, export, quarantine, coversheet, samples."""
+"""The `edossier` command line: backlog, import, status, export, archive, verify, quarantine, coversheet, samples."""
 from __future__ import annotations
 
 import getpass
@@ -33,8 +33,8 @@ out = Console() if sys.stdout.isatty() else Console(width=4096)     # into a fil
 EXIT_CODES_HELP = """\b
 Exit codes: 0 all done · 1 internal error (logged with its traceback; the work is left pending) ·
 2 usage error · 3 finished, some files or pages quarantined · 4 finished, some documents could not
-be routed to a case · 5 invalid settings · 6 missing dependency (tesseract, its languages, fonts) ·
-7 case or item not found · 130 interrupted (run again to resume)."""
+be routed to a case · 5 invalid settings · 6 missing dependency (tesseract, its languages, fonts,
+Ghostscript) · 7 case or item not found · 130 interrupted (run again to resume)."""
 
 
 class State:
@@ -483,18 +483,27 @@ def _print_figures(data: dict, html_file: Path | None) -> None:
 
 
 # verify ------------------------------------------------------------------------------------------------------------
-@cli.command(epilog=EXIT_CODES_HELP + "\n\n\b\n10 the record or the stored bytes of the case were changed")
-@click.argument("case_no")
+@cli.command(epilog=EXIT_CODES_HELP + "\n\n\b\n10 the record or the stored bytes of the case were changed, or "
+             "files of the archive package are missing, altered or not listed")
+@click.argument("case_no", metavar="CASE_NO|DIR")
 @click.option("--json", "as_json", is_flag=True, help="JSON on stdout, for scripts.")
 @click.pass_obj
 def verify(state: State, case_no: str, as_json: bool) -> None:
     """Check a case's tamper-evident record: recompute its hash-chained audit log entry by entry, and the SHA-256 of
     every stored file, page and dossier volume it names. The first mismatch is named; exit 10 when one is found.
 
+    Given a folder holding manifest.json (an archive package from `edossier archive`), recompute the SHA-256 of
+    every file the manifest lists and name the files missing, altered or present but not listed; exit 10 when
+    there is one. No catalogue is needed for that: a package is checked wherever it was copied to.
+
     \b
     Example:
       edossier verify "（2024）浙0803民初1234号"
+      edossier verify /archive/2024/1234
     """
+    if Path(case_no).is_dir():
+        _verify_package(Path(case_no), as_json)
+        return
     from dossier.audit import verify_case
     ctx = state.context(reading=True)
     case_no = _normal_case_no(case_no)
@@ -510,6 +519,79 @@ def verify(state: State, case_no: str, as_json: bool) -> None:
         out.print(f"{case_no}: NOT intact — {verdict.problem}")
     if not verdict.ok:
         sys.exit(ExitCode.not_intact)
+
+
+def _verify_package(folder: Path, as_json: bool) -> None:
+    from dossier.package import MANIFEST, verify_package
+    if not (folder / MANIFEST).is_file():
+        raise NotFound(f"no {MANIFEST} in {folder}: not an archive package (edossier archive CASE_NO --out DIR "
+                       "makes one)")
+    verdict = verify_package(folder)
+    if as_json:
+        data = verdict.as_json()
+        out.print_json(data=data | {"package": mask_text(data["package"]), "problem": mask_text(data["problem"] or "")
+                                    or None, "findings": [mask_text(f) for f in data["findings"]]})
+    elif verdict.ok:
+        out.print(mask_text(f"{folder}: intact — the {verdict.checked} files {MANIFEST} lists match their SHA-256, "
+                            f"and it lists every file (manifest sha256 {verdict.manifest_sha256})"), markup=False)
+    else:
+        out.print(mask_text(f"{folder}: NOT intact — {verdict.problem}"), markup=False)
+        for finding in verdict.findings[1:]:
+            out.print(mask_text(f"  also: {finding}"), markup=False)
+    if not verdict.ok:
+        sys.exit(ExitCode.not_intact)
+
+
+# archive -----------------------------------------------------------------------------------------------------------
+@cli.command(epilog=EXIT_CODES_HELP)
+@click.argument("case_no")
+@click.option("--out", "out_dir", required=True, type=click.Path(path_type=Path, file_okay=False),
+              help="A new or empty folder for the package.")
+@click.option("--force", is_flag=True, help="Archive a case that is not closed yet: an operator's decision, "
+              "with --reason.")
+@click.option("--reason", help="Why a case not closed is archived now (at most 200 characters); printed on "
+              "the remarks sheet and kept in the record.")
+@click.option("--json", "as_json", is_flag=True, help="JSON on stdout, for scripts.")
+@click.pass_obj
+def archive(state: State, case_no: str, out_dir: Path, force: bool, reason: str | None, as_json: bool) -> None:
+    """Archive a closed case (一键归档): into DIR, each volume (ZJ.pdf, FJ.pdf when there is internal material) as
+    PDF/A-2b with its cover, contents with page ranges and remarks sheet (备考表: every volume's pages, who
+    archived it, when), and manifest.json listing every file's SHA-256. The package is recorded with the case
+    and in its audit log; `edossier verify DIR` checks it later. A case is closed once it reached the closing
+    stage (config/stages.yaml); before that it is archived only with --force and a --reason.
+
+    \b
+    Example:
+      edossier archive "（2024）浙0803民初1234号" --out /archive/2024/1234
+      edossier archive "（2024）浙0803民初1234号" --out /archive/2024/1234 --force --reason "移送上级法院，先行归档"
+    """
+    from dossier import ghostscript
+    from ingest.archive import archive_case
+    from ingest.cases import rules
+    from ingest.checks import check_runtime
+    gs = ghostscript.find()
+    ctx = state.context(reading=True)
+    case_no = _normal_case_no(case_no)
+    if ctx.catalogue.case(case_no) is None:
+        raise NotFound(f"no case {case_no} in the catalogue (see `edossier status`)")
+    check_runtime(ctx.settings)
+    done = archive_case(ctx, case_no, out_dir, actor=_client(), force=force, reason=reason, gs=gs)
+    data = done.as_json(rules(ctx.settings.cases).calendar) | {"folder": mask_text(str(done.folder))}
+    if as_json:
+        out.print_json(data=data)
+        return
+    _print_archived(data)
+
+
+def _print_archived(data: dict) -> None:
+    how = (f"forced before closing: {data['reason']}" if data["forced"] else f"closed {data['closed_at'][:10]}")
+    out.print(mask_text(f"{data['case_no']}: archived to {data['folder']} by {data['actor']} ({how})"), markup=False)
+    for item in data["files"]:
+        out.print(f"  {item['file']}  {item['size']} bytes  sha256 {item['sha256']}", markup=False)
+    out.print(f"  manifest.json  sha256 {data['manifest_sha256']}", markup=False)
+    if not data["digitised"]:
+        out.print("  the case is not digitised (edossier status CASE_NO says what it lacks): recorded as not archived "
+                  "electronically only", markup=False)
 
 
 # status ------------------------------------------------------------------------------------------------------------

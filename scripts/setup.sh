@@ -5,9 +5,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # tesserocr is built against the system's libtesseract (the same engine as the `tesseract` program and its
-# language data), so the build needs its headers and a compiler.
+# language data), so the build needs its headers and a compiler. Ghostscript writes the archive packages' PDF/A
+# volumes, with the sRGB profile it ships (libgs-common, installed with it).
 APT_PACKAGES=(tesseract-ocr tesseract-ocr-chi-sim tesseract-ocr-eng fonts-wqy-microhei fonts-arphic-uming
-              libtesseract-dev libleptonica-dev pkg-config g++ libsane1)
+              libtesseract-dev libleptonica-dev pkg-config g++ libsane1 ghostscript)
 if [[ "${1:-}" == "--test" ]]; then
   # pdftotext; real PostgreSQL and Redis servers for the contract and fault tests; a real browser for the web pages
   # sane-utils and sane-airscan: the SANE test backend's tools and the real eSCL client the simulator is proven by

@@ -701,6 +701,20 @@ class Catalogue:
             rows = conn.execute(select(case_events.c.stage, case_events.c.at).where(case_events.c.case_no == case_no))
             return {stage: at for stage, at in rows}
 
+    def add_archive(self, *, case_no: str, archived_at: float, actor: str, forced: bool, reason: str | None,
+                    digitised: bool, manifest_sha256: str, path: str) -> int:
+        """An archive package made of the case (edossier archive); answers its id."""
+        with self.writer.begin() as conn:
+            return conn.execute(insert(archives).values(
+                case_no=case_no, archived_at=archived_at, actor=actor, forced=forced, reason=reason,
+                digitised=digitised, manifest_sha256=manifest_sha256, path=path).returning(archives.c.id)).scalar()
+
+    def archives_of_case(self, case_no: str) -> list[dict]:
+        """The case's archive packages, oldest first."""
+        with self.engine.connect() as conn:
+            return [dict(r) for r in conn.execute(select(archives).where(archives.c.case_no == case_no)
+                                                  .order_by(archives.c.archived_at, archives.c.id)).mappings()]
+
     # audit -----------------------------------------------------------------------------------------------------
     def append_audit(self, case_no: str, key: str, kind: str, actor: str, detail: dict,
                      at: float | None = None) -> bool:
