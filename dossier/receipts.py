@@ -68,15 +68,17 @@ class ReceiptState:
                 "in_review": self.in_review, "digitised": self.digitised, "flags": list(self.flags)}
 
 
-def reconcile(receipts: list[dict], pages: list[dict]) -> list[ReceiptState]:
-    """Each receipt of a case with the pages scanned against it (`pages`: Catalogue.pages_around_case)."""
-    tied = _tie(pages, {label(r["id"]) for r in receipts})
+def reconcile(receipts: list[dict], pages: list[dict], replaced: dict[int, int] | None = None) -> list[ReceiptState]:
+    """Each receipt of a case with the pages scanned against it (`pages`: Catalogue.pages_around_case). A page an
+    operator replaced by its rescan (`replaced`: page id → the rescan's) counts by its rescan, where it was."""
+    tied = _tie(pages, {label(r["id"]) for r in receipts}, replaced or {})
     return [_state(r, tied.get(label(r["id"]), [])) for r in receipts]
 
 
-def _tie(pages: list[dict], labels: set[str]) -> dict[str, list[dict]]:
-    """Pages by the receipt they were scanned against."""
+def _tie(pages: list[dict], labels: set[str], replaced: dict[int, int]) -> dict[str, list[dict]]:
+    """Pages by the receipt they were scanned against; pages people removed are not counted."""
     tied: dict[str, list[dict]] = {}
+    by_id, rescans = {p["id"]: p for p in pages}, set(replaced.values())
     current, stack = None, None
     for page in pages:
         if page["stack_id"] != stack:
@@ -84,10 +86,12 @@ def _tie(pages: list[dict], labels: set[str]) -> dict[str, list[dict]]:
         if page["role"] == "separator":
             current = _receipt_of_sheet(page)
             continue
-        if page["role"] == "blank":
+        if page["role"] in ("blank", "removed") or page["id"] in rescans:
             continue
         owner = _receipt_of_session(page) or current
-        if owner in labels:
+        if page["role"] == "replaced":
+            page = by_id.get(replaced.get(page["id"]))
+        if owner in labels and page is not None:
             tied.setdefault(owner, []).append(page)
     return tied
 

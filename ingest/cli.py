@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import getpass
+import json
 import logging
 import socket
 import sys
@@ -425,6 +426,181 @@ def alerts(state: State, as_json: bool) -> None:
             out.print(f"  {reason}")
 
 
+# correct -----------------------------------------------------------------------------------------------------------
+@cli.group(epilog=EXIT_CODES_HELP)
+def correct() -> None:
+    """Correct what was filed automatically: a document's type, a split, a merge, the page order, a page moved,
+    marked for rescan, replaced by its rescan or removed. Documents and pages are named by the ids
+    `edossier status CASE --json` shows. Each correction is recorded with who and when, the dossier, status and
+    figures update before the command returns, and a later classification never undoes it.
+
+    \b
+    Example:
+      edossier correct type 12 JUDGMENT
+      edossier correct split 12 --at 57
+      edossier correct remove 58 --reason "the same sheet scanned twice"
+      edossier correct list "（2024）浙0803民初1234号"
+    """
+
+
+def _correction(state: State, kind: str, as_json: bool, **given) -> None:
+    from ingest.corrections import correct as record
+    result = record(state.context(), kind, _client(), **given)
+    if as_json:
+        out.print_json(data=result)
+        return
+    out.print(f"correction {result['id']} ({kind}) recorded in {result['case_no']} by {result['by']}: the dossier, "
+              "status and figures are updated")
+
+
+JSON_OPTION = click.option("--json", "as_json", is_flag=True, help="JSON on stdout, for scripts.")
+
+
+@correct.command(name="type", epilog=EXIT_CODES_HELP)
+@click.argument("document", type=int)
+@click.argument("type_code")
+@JSON_OPTION
+@click.pass_obj
+def correct_type(state: State, document: int, type_code: str, as_json: bool) -> None:
+    """Give a document its right type (a code or a name from config/taxonomy.yaml).
+
+    \b
+    Example:
+      edossier correct type 12 JUDGMENT
+      edossier correct type 12 民事判决书
+    """
+    _correction(state, "type", as_json, document=document, type=type_code)
+
+
+@correct.command(name="split", epilog=EXIT_CODES_HELP)
+@click.argument("document", type=int)
+@click.option("--at", "page", type=int, required=True, help="The page that starts the new document.")
+@JSON_OPTION
+@click.pass_obj
+def correct_split(state: State, document: int, page: int, as_json: bool) -> None:
+    """Split a document in two: a new document starts at the page given.
+
+    \b
+    Example:
+      edossier correct split 12 --at 57
+    """
+    _correction(state, "split", as_json, document=document, page=page)
+
+
+@correct.command(name="merge", epilog=EXIT_CODES_HELP)
+@click.argument("document", type=int)
+@click.argument("other", type=int)
+@JSON_OPTION
+@click.pass_obj
+def correct_merge(state: State, document: int, other: int, as_json: bool) -> None:
+    """Merge two documents of a case: the second one's pages follow the first one's.
+
+    \b
+    Example:
+      edossier correct merge 12 13
+    """
+    _correction(state, "merge", as_json, document=document, other=other)
+
+
+@correct.command(name="reorder", epilog=EXIT_CODES_HELP)
+@click.argument("document", type=int)
+@click.argument("pages", type=int, nargs=-1, required=True)
+@JSON_OPTION
+@click.pass_obj
+def correct_reorder(state: State, document: int, pages: tuple[int, ...], as_json: bool) -> None:
+    """Put a document's pages in this order (every page of it, once).
+
+    \b
+    Example:
+      edossier correct reorder 12 58 57 59
+    """
+    _correction(state, "reorder", as_json, document=document, order=list(pages))
+
+
+@correct.command(name="move", epilog=EXIT_CODES_HELP)
+@click.argument("page", type=int)
+@click.option("--to-document", type=int, help="The document it belongs to (it goes after its pages).")
+@click.option("--to-case", help="The case it belongs to (it becomes a document of its own there).")
+@JSON_OPTION
+@click.pass_obj
+def correct_move(state: State, page: int, to_document: int | None, to_case: str | None, as_json: bool) -> None:
+    """Move a page to another document, or to another case.
+
+    \b
+    Example:
+      edossier correct move 58 --to-document 14
+      edossier correct move 58 --to-case "（2024）浙0803民初1235号"
+    """
+    _correction(state, "move", as_json, page=page, to_document=to_document, to_case=to_case)
+
+
+@correct.command(name="rescan", epilog=EXIT_CODES_HELP)
+@click.argument("page", type=int)
+@click.option("--reason", help="What is wrong with it, e.g. 'cut off at the bottom'.")
+@JSON_OPTION
+@click.pass_obj
+def correct_rescan(state: State, page: int, reason: str | None, as_json: bool) -> None:
+    """Mark a page to be scanned again: the case is not digitised until its rescan replaces it.
+
+    \b
+    Example:
+      edossier correct rescan 58 --reason "cut off at the bottom"
+    """
+    _correction(state, "rescan", as_json, page=page, reason=reason)
+
+
+@correct.command(name="replace", epilog=EXIT_CODES_HELP)
+@click.argument("page", type=int)
+@click.option("--by", "by", type=int, required=True, help="The page scanned again.")
+@JSON_OPTION
+@click.pass_obj
+def correct_replace(state: State, page: int, by: int, as_json: bool) -> None:
+    """Put a page's rescan in its place in the dossier; the first scan stays in the record.
+
+    \b
+    Example:
+      edossier correct replace 58 --by 91
+    """
+    _correction(state, "replace", as_json, page=page, by=by)
+
+
+@correct.command(name="remove", epilog=EXIT_CODES_HELP)
+@click.argument("page", type=int)
+@click.option("--reason", required=True, help="Why, e.g. 'the same sheet scanned twice'.")
+@JSON_OPTION
+@click.pass_obj
+def correct_remove(state: State, page: int, reason: str, as_json: bool) -> None:
+    """Leave a page out of the dossier (a sheet scanned twice, a page of another matter); it stays in the record.
+
+    \b
+    Example:
+      edossier correct remove 58 --reason "the same sheet scanned twice"
+    """
+    _correction(state, "remove", as_json, page=page, reason=reason)
+
+
+@correct.command(name="list", epilog=EXIT_CODES_HELP)
+@click.argument("case_no")
+@JSON_OPTION
+@click.pass_obj
+def correct_list(state: State, case_no: str, as_json: bool) -> None:
+    """The corrections made in a case, oldest first: what, by whom, when.
+
+    \b
+    Example:
+      edossier correct list "（2024）浙0803民初1234号" --json
+    """
+    from ingest.corrections import history
+    found = history(state.context(reading=True), case_no)
+    if as_json:
+        out.print_json(data=found)
+        return
+    if not found:
+        out.print("no corrections")
+    for item in found:
+        out.print(f"{item['id']:>4} {item['at']} {item['by']}: {item['kind']} {json.dumps(item['detail'], ensure_ascii=False)}")
+
+
 # report ------------------------------------------------------------------------------------------------------------
 @cli.command(epilog=EXIT_CODES_HELP)
 @click.option("--from", "start", metavar="DATE", help="First day counted (YYYY-MM-DD, court time). Default: the start.")
@@ -453,8 +629,8 @@ def report(state: State, start: str | None, end: str | None, tribunal: str | Non
         from dossier.figures_html import render
         title = f"{ctx.settings.dossier.court or 'Court'} — electronic dossiers"
         html_file.write_text(render(data, title), encoding="utf-8")
-    if as_json:
-        out.print_json(data=data)
+    if as_json:                  # thousands of cases: written as it is, not pretty-printed by the console
+        click.echo(json.dumps(data, ensure_ascii=False, indent=1))
         return
     _print_figures(data, html_file)
 

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
+from classify import corrections
 from classify.segment import PageFacts, segment
 from classify.taxonomy import Taxonomy
 from dossier import audit
@@ -286,11 +287,13 @@ def classify(ctx, stack_id: int) -> None:
         stack = ctx.catalogue.stack(stack_id)
         rows = [r for r in ctx.catalogue.pages_of_stack(stack_id) if r["status"] != "pending"]
         done = [r for r in rows if r["status"] == "done"]
-        drafts = [d for case_no, run in _runs_by_case(done) for d in _segment(ctx, run, case_no)]
         order = {r["id"]: r["received_at"] + r["stack_seq"] * 1e-3 + r["page_index"] * 1e-7 for r in done}
-        touched = ctx.catalogue.save_stack_documents(stack_id, [_document_values(d, order) for d in drafts])
-        ctx.catalogue.set_page_roles(_page_cases(rows, drafts))
-        touched |= {r["entry_case_no"] for r in rows}
+        drafts = [_document_values(d, order) for case_no, run in _runs_by_case(done)
+                  for d in _segment(ctx, run, case_no)]
+        corrected = corrections.apply(drafts, ctx.catalogue.corrections_of_stack(stack_id), taxonomy())
+        touched = ctx.catalogue.save_stack_documents(stack_id, corrected.drafts)
+        ctx.catalogue.set_page_roles(_page_cases(rows, corrected))
+        touched |= {r["entry_case_no"] for r in rows} | set(corrected.moved_to.values())
         last = stack.state == "closed" and len(rows) == len(ctx.catalogue.pages_of_stack(stack_id))
         for case_no in sorted(c for c in touched if c):
             ctx.catalogue.touch_case(case_no, family_of(case_no, taxonomy()))
@@ -319,9 +322,14 @@ def _runs_by_case(rows: list[dict]) -> list[tuple[str | None, list[dict]]]:
 
 
 def _segment(ctx, rows: list[dict], case_no: str | None):
-    facts = [PageFacts(r["id"], r["role"], r["title"], r["text"] or "",
+    facts = [PageFacts(r["id"], _read_role(r["role"]), r["title"], r["text"] or "",
                        tuple(c["text"] for c in r["codes"] or ())) for r in rows]
     return segment(facts, taxonomy(), stack_case=case_no, review_below=ctx.settings.classify.review_below_confidence)
+
+
+def _read_role(role: str | None) -> str | None:
+    """The role the page job gave a page, whatever people's corrections made of it since."""
+    return "content" if role in ("replaced", "removed") else role
 
 
 def _document_values(draft, order: dict[int, float]) -> dict:
@@ -329,20 +337,22 @@ def _document_values(draft, order: dict[int, float]) -> dict:
             "type_code": draft.type_code, "title": draft.title, "confidence": draft.confidence,
             "review": draft.review, "reason": draft.reason, "received_order": order[draft.page_ids[0]],
             "separator_page_id": draft.separator_page_id, "parties": [list(p) for p in draft.parties],
-            "identifiers": [list(i) for i in draft.identifiers]}
+            "identifiers": [list(i) for i in draft.identifiers], "corrected": False}
 
 
-def _page_cases(rows: list[dict], drafts) -> dict[int, tuple[str, str | None]]:
+def _page_cases(rows: list[dict], corrected: corrections.Applied) -> dict[int, tuple[str, str | None]]:
     """Every page's role and case: document pages take their document's case; blanks, separators and failed pages
-    the case of the document before them (or their entry's)."""
-    case_of = {pid: d.case_no for d in drafts for pid in d.page_ids}
-    for d in drafts:
-        if d.separator_page_id is not None:
-            case_of[d.separator_page_id] = d.case_no
+    the case of the document before them (or their entry's). Pages people left out are marked so (replaced,
+    removed), and pages they moved to a document of another stack take its case."""
+    case_of = {pid: d["case_no"] for d in corrected.drafts for pid in d["page_ids"]} | corrected.moved_to
+    for d in corrected.drafts:
+        if d["separator_page_id"] is not None:
+            case_of[d["separator_page_id"]] = d["case_no"]
     result, current = {}, None
     for row in rows:
         current = case_of.get(row["id"], current if row["entry_case_no"] is None else row["entry_case_no"])
-        result[row["id"]] = (row["role"], case_of.get(row["id"], current))
+        role = corrected.left_out.get(row["id"], _read_role(row["role"]))
+        result[row["id"]] = (role, case_of.get(row["id"], current))
     return result
 
 

@@ -22,11 +22,12 @@ def case_status(ctx, case_no: str) -> dict | None:
         "case_no": case_no, "family": case["family"] if case else _family(case_no),
         "pages": {"received": received, "digitised": counts.get("done", 0), "pending": counts.get("pending", 0),
                   "failed": counts.get("failed", 0), "blank": counts.get("blank", 0),
-                  "separator": counts.get("separator", 0)},
+                  "separator": counts.get("separator", 0), "replaced": counts.get("replaced", 0),
+                  "removed": counts.get("removed", 0)},
         "digitisation_rate": round(counts.get("done", 0) / received, 4) if received else None,
         "documents": [{"id": d["id"], "volume": d["volume"], "type_code": d["type_code"], "title": d["title"],
                        "pages": len(d["page_ids"]), "page_ids": d["page_ids"], "confidence": d["confidence"], "review": bool(d["review"]),
-                       "reason": d["reason"] or ""} for d in documents],
+                       "reason": d["reason"] or "", "corrected": bool(d["corrected"])} for d in documents],
         "quarantined": [_item(q) for q in ctx.catalogue.quarantine_items("open") if q["case_no"] == case_no],
         **_progress(ctx, case_no, case, documents, counts),
     }
@@ -40,7 +41,9 @@ def _progress(ctx, case_no: str, case: dict | None, documents: list[dict], count
     from ingest.cases import iso, rules
     found = rules(ctx.settings.cases)
     receipts = ctx.catalogue.receipts_of_case(case_no)
-    states = reconcile(receipts, ctx.catalogue.pages_around_case(case_no)) if receipts else []
+    made = ctx.catalogue.corrections_of_case(case_no)
+    replaced = {c["detail"]["page"]: c["detail"]["by"] for c in made if c["kind"] == "replace"}
+    states = reconcile(receipts, ctx.catalogue.pages_around_case(case_no), replaced) if receipts else []
     reached = ctx.catalogue.stages_of_case(case_no)
     family = case["family"] if case else _family(case_no)
     state = progress(found.stages, found.taxonomy, found.calendar, family, reached,
@@ -53,6 +56,9 @@ def _progress(ctx, case_no: str, case: dict | None, documents: list[dict], count
         if counts.get(status):
             missing.append(f"{counts[status]} page(s) {words}")
     missing += [flag for state in states for flag in state.flags]
+    missing += [f"page {c['detail']['page']} marked for rescan ({c['detail']['reason']}, by {c['actor']}): scan the "
+                f"sheet again, then `edossier correct replace {c['detail']['page']} --by NEW_PAGE`"
+                for c in made if c["kind"] == "rescan" and c["detail"]["page"] not in replaced]
     return {
         "case": {"opened": opened_at is not None, "opened_at": iso(opened_at, found.calendar),
                  "court": case["court"] if case else None, "tribunal": case["tribunal"] if case else None,
@@ -92,7 +98,7 @@ def _page_proof(data: dict) -> tuple[int, int]:
     """Pages received and pages scanned into the dossier: per receipt its count and its distinct pages read (never
     more than it lists); pages captured without a receipt count as received and, once read, scanned."""
     pages = data["pages"]
-    content_done = pages["digitised"] - pages["blank"] - pages["separator"]
+    content_done = pages["digitised"] - pages["blank"] - pages["separator"] - pages["replaced"] - pages["removed"]
     captured = content_done + pages["pending"] + pages["failed"]
     tied = sum(r["pages_scanned"] for r in data["receipts"])
     tied_done = sum(r["pages_scanned"] - r["pending"] - r["failed"] for r in data["receipts"])

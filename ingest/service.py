@@ -9,15 +9,16 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Literal
 
-from fastapi import Depends, FastAPI, File, Form, Header, Request, UploadFile
+from fastapi import Depends, FastAPI, File, Form, Header, Query, Request, UploadFile
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, PlainTextResponse, Response, StreamingResponse
+from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response, StreamingResponse
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from classify.identifiers import mask_text, parse_case_number
 from devices.registry import declared_devices, describe
 from ingest import cases as cases_flow
+from ingest import corrections as corrections_flow
 from ingest import pipeline, reports
 from ingest.auth import ROLES, TokenError, create_token, may
 from ingest.metrics import metrics_text
@@ -83,6 +84,22 @@ class ReceiptIn(BaseModel):
     at: str | None = Field(None, description="When it was received (ISO 8601; court time without a zone).")
     key: str | None = Field(None, max_length=200, description="The client's own name for this receipt: sending "
                             "it again answers the same receipt.")
+
+
+class CorrectionIn(BaseModel):
+    kind: Literal["type", "split", "merge", "reorder", "move", "rescan", "replace", "remove"] = Field(
+        description="type: `document` gets `type` · split: `document` at `page` · merge: `document` and `other` · "
+                    "reorder: `document` in `order` · move: `page` to `to_document` or `to_case` · rescan: `page` "
+                    "(`reason`) · replace: `page` `by` its rescan · remove: `page` (`reason`)")
+    document: int | None = Field(None, description="A document id, as the case's status lists it.")
+    other: int | None = Field(None, description="merge: the document whose pages follow.")
+    page: int | None = Field(None, description="A page id, as the case's status lists it.")
+    type: str | None = Field(None, description="type: a document type's code or Chinese name.")
+    order: list[int] | None = Field(None, description="reorder: every page of the document, in the new order.")
+    to_document: int | None = None
+    to_case: str | None = None
+    by: int | None = Field(None, description="replace: the page scanned again.")
+    reason: str | None = Field(None, max_length=500)
 
 
 class TokenIn(BaseModel):
@@ -220,6 +237,19 @@ def _routes(app: FastAPI, ctx) -> None:
         response.status_code = 201 if result["new"] else 200
         return result | {"pdf": f"{API}/receipts/{result['id']}.pdf"}
 
+    @app.post(f"{API}/corrections", tags=["cases"], status_code=201,
+              summary="Correct what was filed automatically; the dossier, status and figures update at once")
+    def correct(body: CorrectionIn, who: Client = Depends(client)) -> dict:
+        who.require("cases")
+        given = body.model_dump(exclude={"kind"}, exclude_none=True)
+        return _case_call(corrections_flow.correct, ctx, body.kind, f"api:{who.name}", **given)
+
+    @app.get(f"{API}/cases/{{case_no}}/corrections", tags=["cases"],
+             summary="The corrections made in a case, oldest first: what, by whom, when")
+    def corrections(case_no: str, who: Client = Depends(client)) -> list[dict]:
+        who.require("read")
+        return corrections_flow.history(ctx, _known_case(ctx, case_no))
+
     @app.get(f"{API}/receipts/{{receipt_id}}.pdf", tags=["cases"], response_class=Response,
              summary="The receipt as printed (PDF)")
     def receipt_pdf(receipt_id: int, who: Client = Depends(client)):
@@ -235,6 +265,23 @@ def _routes(app: FastAPI, ctx) -> None:
     def alerts(who: Client = Depends(client)) -> list[dict]:
         who.require("read")
         return reports.alerts(ctx)
+
+    @app.get(f"{API}/report", tags=["cases"],
+             summary="The court's figures over a period, per case, per tribunal and court-wide, with definitions")
+    def court_report(start: str | None = Query(None, alias="from", description="first day, YYYY-MM-DD"),
+                     end: str | None = Query(None, alias="to", description="last day, YYYY-MM-DD"),
+                     tribunal: str | None = None, who: Client = Depends(client)) -> dict:
+        who.require("read")
+        return _case_call(reports.court_report, ctx, start, end, tribunal)
+
+    @app.get(f"{API}/report.html", tags=["cases"], response_class=HTMLResponse,
+             summary="The court's figures as a page with charts (a bar per tribunal, the weekly trend)")
+    def court_report_page(start: str | None = Query(None, alias="from"), end: str | None = Query(None, alias="to"),
+                          tribunal: str | None = None, who: Client = Depends(client)):
+        from dossier.figures_html import render
+        who.require("read")
+        data = _case_call(reports.court_report, ctx, start, end, tribunal)
+        return HTMLResponse(render(data, f"{ctx.settings.dossier.court or 'Court'} — electronic dossiers"))
 
     @app.get(f"{API}/cases/{{case_no}}", tags=["cases"],
              summary="One case: documents, pages, pending, review, quarantined")

@@ -198,6 +198,17 @@ receipts = Table(
     Column("pages_scanned", Integer),         # distinct pages scanned against it, as last settled
 )
 
+corrections = Table(
+    "corrections", metadata,                  # what people changed in what was filed automatically
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("case_no", Text, nullable=False, index=True),
+    Column("kind", String(16), nullable=False),      # type | split | merge | reorder | move | rescan | replace | remove
+    Column("detail", JSON, nullable=False),          # page ids, never document ids: documents are made again
+    Column("stacks", Text, nullable=False),          # ",12,15,": the stacks whose filing it changes
+    Column("actor", Text, nullable=False),
+    Column("at", Float, nullable=False),
+)
+
 archives = Table(
     "archives", metadata,                     # archive packages made (edossier archive)
     Column("id", Integer, primary_key=True, autoincrement=True),
@@ -829,6 +840,43 @@ class Catalogue:
             row = conn.execute(select(cases).where(cases.c.case_no == case_no)).mappings().first()
         return dict(row) if row else None
 
+    def add_correction(self, *, case_no: str, kind: str, detail: dict, stack_ids: Iterable[int], actor: str,
+                       at: float) -> dict:
+        stacks_text = "," + ",".join(str(s) for s in sorted(set(stack_ids))) + ","
+        with self.writer.begin() as conn:
+            made = conn.execute(insert(corrections).values(case_no=case_no, kind=kind, detail=detail,
+                                                           stacks=stacks_text, actor=actor, at=at)
+                                .returning(corrections.c.id)).scalar()
+            return dict(conn.execute(select(corrections).where(corrections.c.id == made)).mappings().one())
+
+    def corrections_of_stack(self, stack_id: int) -> list[dict]:
+        with self.engine.connect() as conn:
+            return [dict(r) for r in conn.execute(select(corrections).where(
+                corrections.c.stacks.like(f"%,{stack_id},%")).order_by(corrections.c.id)).mappings()]
+
+    def corrections_of_case(self, case_no: str) -> list[dict]:
+        with self.engine.connect() as conn:
+            return [dict(r) for r in conn.execute(select(corrections).where(corrections.c.case_no == case_no)
+                                                  .order_by(corrections.c.id)).mappings()]
+
+    def document(self, document_id: int) -> dict | None:
+        with self.engine.connect() as conn:
+            found = _documents_with_pages(conn, documents.c.id == document_id)
+        return found[0] if found else None
+
+    def document_of_page(self, page_id: int) -> dict | None:
+        with self.engine.connect() as conn:
+            found = conn.execute(select(document_pages.c.document_id).where(document_pages.c.page_id == page_id)
+                                 ).scalar()
+            rows = _documents_with_pages(conn, documents.c.id == found) if found is not None else []
+        return rows[0] if rows else None
+
+    def stack_of_pages(self, page_ids: Iterable[int]) -> dict[int, int]:
+        """page id → the stack it was received in."""
+        with self.engine.connect() as conn:
+            return dict(conn.execute(select(pages.c.id, entries.c.stack_id).join(entries, entries.c.id == pages.c.entry_id)
+                                     .where(pages.c.id.in_(list(page_ids)))).all())
+
     def unreadable_pages(self, case_no: str, below: float) -> int:
         """Pages of the case read with text whose mean confidence is below `below` (a photo with no text is not
         counted: there is nothing on it to read)."""
@@ -931,12 +979,13 @@ class Catalogue:
         return counts
 
     def excluded_pages(self, case_no: str) -> list[dict]:
-        """Pages of the case left out of its volumes: blanks, separator sheets and pages that failed."""
+        """Pages of the case left out of its volumes: blanks, separator sheets, pages that failed, and pages an
+        operator replaced by their rescan or removed (kept in the record)."""
         query = (select(pages.c.id, entries.c.sha256.label("file_sha256"), entries.c.name.label("file_name"),
                         pages.c.page_index, pages.c.role, pages.c.error)
                  .join(entries, entries.c.id == pages.c.entry_id)
                  .where(_of_case(case_no))
-                 .where((pages.c.role.in_(("blank", "separator"))) | (pages.c.status == "failed"))
+                 .where((pages.c.role.in_(("blank", "separator", "replaced", "removed"))) | (pages.c.status == "failed"))
                  .order_by(entries.c.stack_id, entries.c.seq, pages.c.page_index))
         with self.engine.connect() as conn:
             return [dict(r) for r in conn.execute(query).mappings()]
@@ -1207,7 +1256,7 @@ def _documents_with_pages(conn, condition) -> list[dict]:
 
 
 DOCUMENT_FIELDS = ("case_no", "volume", "type_code", "title", "confidence", "review", "reason", "received_order",
-                   "separator_page_id", "parties", "identifiers")
+                   "separator_page_id", "parties", "identifiers", "corrected")
 
 
 def _update_document(conn, old: dict, draft: dict) -> None:

@@ -192,3 +192,28 @@ def _read_page(page_file: Path) -> tuple[dict, list[str]]:
     for key, text, raw, height in found:
         shown.setdefault(key, []).append((text, raw, height))
     return shown, errors
+
+
+def test_the_api_answers_the_same_figures_and_the_page(court):
+    from fastapi.testclient import TestClient
+
+    from config.settings import load_settings
+    from ingest.auth import create_token
+    from ingest.context import build_context
+    from ingest.service import create_app
+    ctx = build_context(load_settings(env={k: court[k] for k in ("EDOSSIER_HOME", "EDOSSIER_CATALOGUE")}))
+    leader, device = create_token(ctx.catalogue, "leader", "operator"), create_token(ctx.catalogue, "desk", "device")
+    cli = json.loads(report(court, "--from", "2026-03-01", "--to", "2026-03-31", "--json").stdout)
+    with TestClient(create_app(ctx, workers=False)) as api:
+        auth = {"Authorization": f"Bearer {leader}"}
+        answer = api.get("/api/v1/report", params={"from": "2026-03-01", "to": "2026-03-31"}, headers=auth)
+        assert answer.status_code == 200, answer.text
+        assert answer.json()["court"] == cli["court"] and answer.json()["tribunals"] == cli["tribunals"]
+        page = api.get("/api/v1/report.html", params={"from": "2026-03-01", "to": "2026-03-31",
+                                                      "tribunal": "民一庭"}, headers=auth)
+        assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+        assert 'data-figure="court.coverage" data-value="0.5"' in page.text
+        bad = api.get("/api/v1/report", params={"from": "March"}, headers=auth)
+        assert bad.status_code == 422 and bad.json()["code"] == "refused"
+        assert api.get("/api/v1/report", headers={"Authorization": f"Bearer {device}"}).status_code == 403
+    ctx.catalogue.dispose()

@@ -1,0 +1,286 @@
+"""End to end on a synthetic civil case, through the command line and the HTTP API: the case opened and moved by
+events (one twice, one out of order), its paper registered on a receipt and scanned with one page missing, one sheet
+fed twice (another scan of it: other bytes) and a notice whose title line did not print, so it is filed as a page of
+the document before it. The exact flags, the status text, the figures and the audit chain are checked; then the
+errors are corrected — the duplicate removed, the notice split off and typed (through the API), the missing page
+scanned later on the same receipt and merged into its document — and everything turns green. Filing the stacks
+again afterwards changes nothing: a classification never undoes a person's correction."""
+from __future__ import annotations
+
+import dataclasses
+import getpass
+import json
+import os
+import random
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from conftest import ROOT
+
+USER = f"cli:{getpass.getuser()}"
+
+
+def _run(home: Path, *args, timeout: float = 900) -> subprocess.CompletedProcess:
+    env = {**os.environ, "EDOSSIER_HOME": str(home), "COLUMNS": "200"}
+    return subprocess.run([sys.executable, "-m", "ingest", *map(str, args)], capture_output=True, text=True,
+                          env=env, cwd=ROOT, timeout=timeout)
+
+
+def _json(result: subprocess.CompletedProcess):
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def _scan(image, seed: int, path: Path) -> None:
+    from synth.degrade import degrade, scan_params
+    Image.fromarray(degrade(image, scan_params(random.Random(seed)))).save(path, dpi=(300, 300))
+
+
+def _sheet(pdf: Path, path: Path, seed: int | None = None) -> None:
+    """The receipt's sheet as scanned: as rendered, or through another scan (other bytes) with a seed."""
+    import numpy as np
+    import pypdfium2
+    image = pypdfium2.PdfDocument(str(pdf))[0].render(scale=300 / 72, grayscale=True).to_pil()
+    if seed is None:
+        image.save(path, dpi=(300, 300))
+    else:
+        _scan(np.asarray(image.convert("L")), seed, path)
+
+
+@pytest.fixture(scope="module")
+def case():
+    from synth.documents import civil_case, make_court
+    rng = random.Random(41)
+    return civil_case(rng, make_court(rng), year=2026)
+
+
+def _pages(case) -> dict:
+    """The rendered pages handed in: the statement of claim (2 pages), the identity card, the notice of acceptance
+    with its title line left out."""
+    from synth.render import render_page
+    docs = {d.type_code: d for d in case.documents}
+    notice = docs["ACCEPT_NOTICE"].pages[0]
+    untitled = dataclasses.replace(notice, lines=tuple(l for l in notice.lines if "通知书" not in l.text[:12]))
+    return {"claim1": render_page(docs["COMPLAINT"].pages[0]).image,
+            "claim2": render_page(docs["COMPLAINT"].pages[1]).image,
+            "id": render_page(docs["PARTY_ID"].pages[0]).image, "notice": render_page(untitled).image}
+
+
+@pytest.fixture(scope="module")
+def scanned(case, tmp_path_factory):
+    base = tmp_path_factory.mktemp("corrections")
+    home, number = base / "home", case.case_no
+    assert _json(_run(home, "case", "open", number, "--tribunal", "民一庭", "--json"))["opened"] is True
+    for stage, at in (("FILING", "2026-03-02T15:00"), ("FILING", "2026-03-02T09:00"), ("FILING", "2026-03-02T09:00")):
+        _json(_run(home, "case", "event", number, stage, "--at", at, "--json"))
+    receipt = _json(_run(home, "receive", number, "--type", "COMPLAINT", "--pages", "4", "--from", "原告顾敏",
+                         "--at", "2026-03-02T10:00", "--out", base / "r1.pdf", "--json"))
+    pages = _pages(case)
+    folder = base / "first" / number
+    folder.mkdir(parents=True)
+    _sheet(base / "r1.pdf", folder / "000.png")
+    for n, (name, seed) in enumerate((("claim1", 1), ("claim1", 2), ("id", 3), ("notice", 4)), 1):
+        _scan(pages[name], seed, folder / f"{n:03d}.png")            # claim page 2 left out, claim page 1 twice
+    ran = _run(home, "backlog", base / "first", "--json")
+    assert ran.returncode in (0, 4), ran.stderr
+    return {"home": home, "base": base, "case_no": number, "receipt": receipt, "pages": pages}
+
+
+def _status(scanned) -> dict:
+    return _json(_run(scanned["home"], "status", scanned["case_no"], "--json"))
+
+
+def _report(scanned) -> dict:
+    data = _json(_run(scanned["home"], "report", "--json"))
+    return {name: (f["numerator"], f["denominator"]) for name, f in data["court"]["figures"].items()}
+
+
+def test_the_errors_are_flagged_exactly_and_the_figures_count_them(scanned):
+    status = _status(scanned)
+    assert status["case"]["stage"] == "FILING"                 # the earliest time reported, whatever came first
+    assert status["case"]["stages"] == {"FILING": "2026-03-02T09:00:00+08:00"}
+    receipt = status["receipts"][0]
+    assert (receipt["pages_received"], receipt["pages_scanned"], receipt["pages_distinct"]) == (4, 4, 3)
+    twice = receipt["scanned_twice"][0]
+    assert status["missing"] == [
+        "stage FILING since 2026-03-02: no notice of acceptance (受理案件通知书/诉讼风险提示书/举证通知书)",
+        "receipt R-1: 4 pages received, 3 scanned (4 scanned, 1 of them twice)",
+        f"receipt R-1: page 2 is page 1 scanned again (pages {twice['page_id']} and {twice['same_as']})"]
+    # the sheet fed twice starts a statement of claim again; the notice, untitled, went with the identity card
+    assert [(d["type_code"], d["pages"]) for d in status["documents"]] == [("COMPLAINT", 1), ("COMPLAINT", 1),
+                                                                          ("PARTY_ID", 2)]
+    assert status["digitised"] is False
+    assert _report(scanned) == {"coverage": (1, 1), "digitisation_cases": (0, 1), "digitisation_pages": (3, 4),
+                                "timeliness": (0, 1), "usability": (0, 1), "cataloguing_accuracy": (3, 3),
+                                "single_set_archiving": (0, 0)}
+
+
+def test_corrected_through_the_cli_and_the_api_everything_turns_green(scanned):
+    home, number = scanned["home"], scanned["case_no"]
+    status = _status(scanned)
+    receipt = status["receipts"][0]
+    duplicate = receipt["scanned_twice"][0]["page_id"]
+    removed = _json(_run(home, "correct", "remove", duplicate, "--reason", "the same sheet scanned twice", "--json"))
+    assert removed["kind"] == "remove" and removed["by"] == USER
+    holder = status["documents"][2]
+    notice_page = holder["page_ids"][1]
+    _json(_run(home, "correct", "split", holder["id"], "--at", notice_page, "--json"))
+    split = _status(scanned)
+    notice_doc = next(d for d in split["documents"] if d["page_ids"] == [notice_page])
+    _api_type(home, notice_doc["id"], "受理案件通知书")
+
+    # the page left out, handed in later: scanned under the same receipt's sheet, then merged into its document
+    folder = scanned["base"] / "later" / number
+    folder.mkdir(parents=True)
+    _sheet(scanned["base"] / "r1.pdf", folder / "000.png", seed=6)    # the same sheet, scanned again
+    _scan(scanned["pages"]["claim2"], 5, folder / "001.png")
+    assert _run(home, "backlog", scanned["base"] / "later", "--json").returncode in (0, 4)
+    later = _status(scanned)
+    claim = next(d for d in later["documents"] if d["type_code"] == "COMPLAINT" and len(d["page_ids"]) == 1
+                 and d["page_ids"][0] < notice_page)
+    loose = next(d for d in later["documents"] if d["page_ids"][0] > notice_page)
+    _json(_run(home, "correct", "merge", claim["id"], loose["id"], "--json"))
+
+    final = _status(scanned)
+    assert final["missing"] == [] and final["digitised"] is True, final["missing"]
+    assert [(d["type_code"], d["page_ids"], d["corrected"]) for d in final["documents"]] == [
+        ("COMPLAINT", claim["page_ids"] + loose["page_ids"], True), ("PARTY_ID", [holder["page_ids"][0]], True),
+        ("ACCEPT_NOTICE", [notice_page], True)]
+    receipt = final["receipts"][0]
+    assert (receipt["pages_distinct"], receipt["digitised"], receipt["flags"]) == (4, True, [])
+    assert final["pages"]["removed"] == 1
+    figures = _report(scanned)
+    documents = len(final["documents"])
+    assert figures == {"coverage": (1, 1), "digitisation_cases": (1, 1), "digitisation_pages": (4, 4),
+                       "timeliness": (0, 1), "usability": (1, 1),
+                       "cataloguing_accuracy": (documents - sum(d["corrected"] for d in final["documents"]),
+                                                documents),
+                       "single_set_archiving": (0, 0)}
+    history = _json(_run(home, "correct", "list", number, "--json"))
+    assert [(c["kind"], c["by"]) for c in history] == [("remove", USER), ("split", USER), ("type", "api:desk-7"),
+                                                       ("merge", USER)]
+    verified = _run(home, "verify", number, "--json")
+    assert verified.returncode == 0, verified.stdout
+    audit = _audit_kinds(home, number)
+    assert audit.count("correction") == 4
+
+
+def test_filing_the_stacks_again_never_undoes_a_correction(scanned):
+    from config.settings import load_settings
+    from ingest import pipeline
+    from ingest.context import build_context
+    before = _status(scanned)
+    ctx = build_context(load_settings(env={"EDOSSIER_HOME": str(scanned["home"])}))
+    stacks = sorted({d["stack_id"] for d in ctx.catalogue.documents_of_case(scanned["case_no"])})
+    for stack_id in stacks:
+        pipeline.classify(ctx, stack_id)
+    pipeline.assemble(ctx, scanned["case_no"])
+    after = _status(scanned)
+    assert after["documents"] == before["documents"] and after["digitised"] is True
+    ctx.catalogue.dispose()
+
+
+def test_a_correction_that_cannot_apply_is_refused_with_its_reason(scanned):
+    home = scanned["home"]
+    status = _status(scanned)
+    doc = status["documents"][0]
+    wrong = _run(home, "correct", "split", doc["id"], "--at", doc["page_ids"][0])
+    assert wrong.returncode == 2 and "not a page after the first" in wrong.stderr
+    unknown = _run(home, "correct", "type", 99999, "JUDGMENT")
+    assert unknown.returncode == 2 and "no document 99999" in unknown.stderr
+    no_reason = _run(home, "correct", "reorder", doc["id"], 1, 2, 3)
+    assert no_reason.returncode == 2 and "every page of document" in no_reason.stderr
+
+
+def _api_type(home: Path, document_id: int, type_name: str) -> None:
+    from fastapi.testclient import TestClient
+
+    from config.settings import load_settings
+    from ingest.auth import create_token
+    from ingest.context import build_context
+    from ingest.service import create_app
+    ctx = build_context(load_settings(env={"EDOSSIER_HOME": str(home)}))
+    token = create_token(ctx.catalogue, "desk-7", "operator")
+    device = create_token(ctx.catalogue, "scanner-7", "device")
+    with TestClient(create_app(ctx, workers=False)) as api:
+        denied = api.post("/api/v1/corrections", json={"kind": "type", "document": document_id, "type": type_name},
+                          headers={"Authorization": f"Bearer {device}"})
+        assert denied.status_code == 403
+        made = api.post("/api/v1/corrections", json={"kind": "type", "document": document_id, "type": type_name},
+                        headers={"Authorization": f"Bearer {token}"})
+        assert made.status_code == 201, made.text
+        assert made.json()["detail"]["type_code"] == "ACCEPT_NOTICE" and made.json()["by"] == "api:desk-7"
+        bad = api.post("/api/v1/corrections", json={"kind": "split", "document": document_id, "page": 1},
+                       headers={"Authorization": f"Bearer {token}"})
+        assert bad.status_code == 422 and bad.json()["code"] == "refused"
+    ctx.catalogue.dispose()
+
+
+def _audit_kinds(home: Path, case_no: str) -> list[str]:
+    from config.settings import load_settings
+    from ingest.context import build_context
+    ctx = build_context(load_settings(env={"EDOSSIER_HOME": str(home)}))
+    kinds = [row["kind"] for row in ctx.catalogue.audit_of_case(case_no)]
+    ctx.catalogue.dispose()
+    return kinds
+
+
+def test_a_page_marked_for_rescan_holds_the_case_back_until_its_rescan_replaces_it(scanned):
+    home, number = scanned["home"], scanned["case_no"]
+    notice = next(d for d in _status(scanned)["documents"] if d["type_code"] == "ACCEPT_NOTICE")
+    page = notice["page_ids"][0]
+    _json(_run(home, "correct", "rescan", page, "--reason", "the seal is not legible", "--json"))
+    held = _status(scanned)
+    assert held["digitised"] is False
+    assert held["missing"] == [f"page {page} marked for rescan (the seal is not legible, by {USER}): scan the sheet "
+                               f"again, then `edossier correct replace {page} --by NEW_PAGE`"]
+    folder = scanned["base"] / "rescan" / number
+    folder.mkdir(parents=True)
+    _scan(scanned["pages"]["notice"], 8, folder / "001.png")
+    assert _run(home, "backlog", scanned["base"] / "rescan", "--json").returncode in (0, 4)
+    arrived = _status(scanned)
+    new = max(p for d in arrived["documents"] for p in d["page_ids"])
+    _json(_run(home, "correct", "replace", page, "--by", new, "--json"))
+    final = _status(scanned)
+    assert final["digitised"] is True and final["missing"] == []
+    assert [d["page_ids"] for d in final["documents"] if d["type_code"] == "ACCEPT_NOTICE"] == [[new]]
+    assert final["pages"]["replaced"] == 1 and final["receipts"][0]["pages_distinct"] == 4
+    assert _run(home, "verify", number).returncode == 0
+
+
+# the corrections themselves, on drafts --------------------------------------------------------------------------
+def _draft(pages, type_code="EVIDENCE", case_no="A"):
+    return {"page_ids": list(pages), "case_no": case_no, "volume": "ZJ", "type_code": type_code, "title": "证据",
+            "confidence": 0.5, "review": True, "reason": "", "received_order": pages[0], "separator_page_id": None,
+            "corrected": False}
+
+
+def _apply(drafts, *made):
+    from classify.corrections import apply
+    from classify.taxonomy import Taxonomy
+    return apply(drafts, [{"id": n, "kind": k, "detail": d, "actor": "desk"} for n, (k, d) in enumerate(made, 1)],
+                 Taxonomy.load())
+
+
+def test_corrections_apply_in_order_and_leave_what_is_not_in_the_stack():
+    drafts = [_draft([1, 2, 3]), _draft([4, 5], "JUDGMENT")]
+    done = _apply(drafts, ("reorder", {"page": 1, "order": [3, 1, 2]}),
+                  ("move", {"page": 5, "to_page": 1, "to_case": "A"}),
+                  ("move", {"page": 4, "to_case": "B"}),
+                  ("type", {"page": 3, "type_code": "RULING"}),
+                  ("split", {"page": 99}), ("remove", {"page": 42, "reason": "x"}))
+    assert [(d["page_ids"], d["case_no"], d["type_code"], d["corrected"], d["review"]) for d in done.drafts] == [
+        ([3, 1, 2, 5], "A", "RULING", True, False), ([4], "B", "JUDGMENT", True, False)]
+    assert done.moved_to == {4: "B"} and done.left_out == {}
+    assert drafts[0]["page_ids"] == [1, 2, 3]                # the drafts given are left as they were
+
+
+def test_a_page_moved_to_a_document_of_another_stack_leaves_this_one_for_that_case():
+    done = _apply([_draft([1, 2])], ("move", {"page": 2, "to_page": 70, "to_case": "C"}))
+    assert [d["page_ids"] for d in done.drafts] == [[1]] and done.moved_to == {2: "C"}
+    there = _apply([_draft([70, 71], case_no="C")], ("move", {"page": 2, "to_page": 70, "to_case": "C"}))
+    assert [d["page_ids"] for d in there.drafts] == [[70, 71, 2]]
