@@ -101,8 +101,9 @@ def _case_of(group: _Open, stack_case: str | None, routed: str | None) -> str | 
         return group.separator.case_no
     if stack_case:
         return stack_case
+    own = _own_case_number(group.pages[0].text)
     found = find_case_numbers(group.pages[0].text)
-    return found[0].text if found else routed
+    return own or (found[0].text if found else routed)
 
 
 OWN_NUMBER_LINES = 8     # a document prints its own case number near its top, on a line of its own
@@ -153,10 +154,13 @@ def _type_of(group: _Open, first: PageFacts, text: str, taxonomy: Taxonomy, case
 
 
 def _by_printed_number(guess: TypeGuess, text: str, case, taxonomy: Taxonomy) -> TypeGuess:
-    """A decision printed with another instance's number (民终 in a 民初 case …) is that court's decision."""
+    """A decision printed with another instance's number (民终 in a 民初 case …) is that court's decision. The
+    number that counts is the decision's own, printed under its title; the numbers its text cites (an appellate
+    judgment quotes the first-instance one) only when it prints none of its own."""
     if case is None:
         return guess
-    for number in find_case_numbers(text):
+    own = _own_case_number(text)
+    for number in [parse_case_number(own)] if own else find_case_numbers(text):
         code = refine_by_case_number(guess.code, case.type_code, number.type_code, taxonomy)
         if code != guess.code:
             return TypeGuess(code, guess.confidence, guess.family, f"{guess.reason}; printed number {number.text}")

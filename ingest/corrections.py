@@ -12,10 +12,10 @@ from __future__ import annotations
 import time
 
 from classify.corrections import KINDS
+from classify.identifiers import mask_text
 from dossier import audit
 from ingest import pipeline
 from ingest.cases import CaseRefused, case_number, iso, rules, type_code
-from ingest.reports import settle_case
 
 
 class CorrectionRefused(CaseRefused):
@@ -44,8 +44,7 @@ def refile(ctx, stack_ids: list[int], cases: set[str]) -> None:
         pipeline.classify(ctx, stack_id)
         touched |= before | {d["case_no"] for d in ctx.catalogue.documents_of_stacks([stack_id])}
     for case_no in sorted(c for c in touched if c):
-        pipeline.assemble(ctx, case_no)
-        settle_case(ctx, case_no)
+        pipeline.assemble(ctx, case_no)               # builds the dossier, then settles what the case proves
 
 
 def history(ctx, text: str) -> list[dict]:
@@ -54,7 +53,11 @@ def history(ctx, text: str) -> list[dict]:
 
 
 def as_json(ctx, row: dict) -> dict:
-    return {"id": row["id"], "case_no": row["case_no"], "kind": row["kind"], "detail": row["detail"],
+    """The correction as shown: a reason typed with a personal number in it is masked (the record keeps it)."""
+    detail = dict(row["detail"])
+    if detail.get("reason"):
+        detail["reason"] = mask_text(detail["reason"])
+    return {"id": row["id"], "case_no": row["case_no"], "kind": row["kind"], "detail": detail,
             "by": row["actor"], "at": iso(row["at"], rules(ctx.settings.cases).calendar)}
 
 

@@ -56,7 +56,7 @@ def _progress(ctx, case_no: str, case: dict | None, documents: list[dict], count
         if counts.get(status):
             missing.append(f"{counts[status]} page(s) {words}")
     missing += [flag for state in states for flag in state.flags]
-    missing += [f"page {c['detail']['page']} marked for rescan ({c['detail']['reason']}, by {c['actor']}): scan the "
+    missing += [f"page {c['detail']['page']} marked for rescan ({mask_text(c['detail']['reason'])}, by {c['actor']}): scan the "
                 f"sheet again, then `edossier correct replace {c['detail']['page']} --by NEW_PAGE`"
                 for c in made if c["kind"] == "rescan" and c["detail"]["page"] not in replaced]
     return {

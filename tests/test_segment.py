@@ -82,3 +82,19 @@ def test_a_page_printing_another_case_number_than_its_folder_is_flagged(taxonomy
     assert flagged.case_no == CASE and flagged.review
     assert OTHER in flagged.reason and CASE in flagged.reason
     assert not quoting.review                     # a number cited in a sentence is not the page's own
+
+
+APPEAL = "（2025）浙04民终318号"
+APPELLATE = ("浙江省嘉兴市中级人民法院\n民事判决书\n" + APPEAL + "\n上诉人（原审被告）：王某，男。\n"
+             "上诉人不服浙江省嘉兴市南湖区人民法院" + CASE + "民事判决，向本院提起上诉。\n判决如下：驳回上诉，维持原判。")
+FIRST = ("浙江省嘉兴市南湖区人民法院\n民事判决书\n" + CASE + "\n原告：李某，女。\n被告：王某，男。\n"
+         "判决如下：被告于本判决生效之日起十日内偿还借款。")
+
+
+def test_in_a_second_instance_case_the_decisions_own_number_tells_which_court_made_it(taxonomy):
+    """The appellate judgment cites the first-instance number in its text: its own, under its title, is 民终, so
+    it is the case's own decision; the first-instance judgment printing 民初 under its title is the lower court's."""
+    drafts = segment([page(1, "民事判决书", APPELLATE), page(2, "民事判决书", FIRST)], taxonomy, stack_case=APPEAL,
+                     review_below=0.7)
+    assert [(d.type_code, d.page_ids) for d in drafts] == [("JUDGMENT", (1,)), ("LOWER_COURT_DOC", (2,))]
+
