@@ -17,13 +17,16 @@ from dataclasses import dataclass, field
 from classify.taxonomy import Taxonomy
 
 KINDS = ("type", "split", "merge", "reorder", "move", "rescan", "replace", "remove")
+SPLIT_STEP = 1e-6     # a part split off binds after the part before it: received orders are epoch seconds, whose
+                      # float keeps ≈ 2.4e-7 s; a page's position times this stays well below the next file's 1e-3
 
 
 @dataclass
 class Applied:
     drafts: list[dict]
     left_out: dict[int, str] = field(default_factory=dict)      # page id → role: "replaced" | "removed"
-    moved_to: dict[int, str] = field(default_factory=dict)      # page id → case, for pages filed in another stack
+    moved_to: dict[int, str] = field(default_factory=dict)      # page id → case, for pages of this stack in no
+                                                                # document of it: filed elsewhere, or left out
 
 
 def apply(drafts: list[dict], corrections: list[dict], taxonomy: Taxonomy) -> Applied:
@@ -40,7 +43,9 @@ def _holding(state: Applied, page_id: int) -> dict | None:
 
 
 def _mark(draft: dict, actor: str) -> None:
-    draft.update(corrected=True, review=False, reason=f"corrected by {actor}")
+    """Changed by a person. Only giving it its type confirms the type: a document in review stays there after its
+    pages were moved, split or merged."""
+    draft.update(corrected=True, reason=f"corrected by {actor}")
 
 
 def _type(state: Applied, detail: dict, taxonomy: Taxonomy, actor: str) -> None:
@@ -48,7 +53,8 @@ def _type(state: Applied, detail: dict, taxonomy: Taxonomy, actor: str) -> None:
     if draft is None:
         return
     found = taxonomy.get(detail["type_code"])
-    draft.update(type_code=found.code, title=found.name.split("/")[0], volume=found.volume, confidence=1.0)
+    draft.update(type_code=found.code, title=found.name.split("/")[0], volume=found.volume, confidence=1.0,
+                 review=False)
     _mark(draft, actor)
 
 
@@ -58,7 +64,7 @@ def _split(state: Applied, detail: dict, taxonomy: Taxonomy, actor: str) -> None
         return
     at = draft["page_ids"].index(detail["page"])
     second = dict(draft, page_ids=draft["page_ids"][at:], separator_page_id=None,
-                  received_order=draft["received_order"] + 1e-9)
+                  received_order=draft["received_order"] + at * SPLIT_STEP)
     draft["page_ids"] = draft["page_ids"][:at]
     _mark(draft, actor)
     _mark(second, actor)
@@ -73,6 +79,7 @@ def _merge(state: Applied, detail: dict, taxonomy: Taxonomy, actor: str) -> None
     joining = [p for p in detail["pages"] if first is None or p not in first["page_ids"]]
     if second is not None:
         second["page_ids"] = [p for p in second["page_ids"] if p not in joining]
+        _mark(second, actor)
         if first is None:
             state.moved_to.update({p: detail["case"] for p in joining})
     if first is not None:
@@ -95,17 +102,20 @@ def _move(state: Applied, detail: dict, taxonomy: Taxonomy, actor: str) -> None:
     if source is not None:
         source["page_ids"].remove(page)
         _mark(source, actor)
+    away = source is not None or page in state.moved_to        # a page of this stack, filed here or elsewhere
     if detail.get("to_page") is not None:
         target = _holding(state, detail["to_page"])
         if target is not None:
             target["page_ids"].append(page)
             _mark(target, actor)
-        elif source is not None:
+            state.moved_to.pop(page, None)
+        elif away:
             state.moved_to[page] = detail["to_case"]
     elif source is not None:
         alone = dict(source, page_ids=[page], case_no=detail["to_case"], separator_page_id=None)
         _mark(alone, actor)
         state.drafts.append(alone)
+    elif away:
         state.moved_to[page] = detail["to_case"]
 
 
@@ -123,6 +133,7 @@ def _replace(state: Applied, detail: dict, taxonomy: Taxonomy, actor: str) -> No
         draft["page_ids"][draft["page_ids"].index(old)] = new
         _mark(draft, actor)
         state.left_out[old] = "replaced"
+        state.moved_to[old] = draft["case_no"]            # out of the dossier, still the case's in the record
     elif elsewhere is not None:
         state.moved_to[new] = detail["case"]
 
@@ -133,6 +144,7 @@ def _remove(state: Applied, detail: dict, taxonomy: Taxonomy, actor: str) -> Non
         draft["page_ids"].remove(detail["page"])
         _mark(draft, actor)
         state.left_out[detail["page"]] = "removed"
+        state.moved_to[detail["page"]] = draft["case_no"]
 
 
 STEPS = {"type": _type, "split": _split, "merge": _merge, "reorder": _reorder, "move": _move, "rescan": _rescan,

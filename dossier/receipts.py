@@ -71,7 +71,9 @@ class ReceiptState:
 def reconcile(receipts: list[dict], pages: list[dict], replaced: dict[int, int] | None = None) -> list[ReceiptState]:
     """Each receipt of a case with the pages scanned against it (`pages`: Catalogue.pages_around_case). A page an
     operator replaced by its rescan (`replaced`: page id → the rescan's) counts by its rescan, where it was."""
-    tied = _tie(pages, {label(r["id"]) for r in receipts}, replaced or {})
+    case_no = receipts[0]["case_no"] if receipts else None
+    tied = _tie([p for p in pages if p.get("case_no") in (None, case_no)], {label(r["id"]) for r in receipts},
+                replaced or {})
     return [_state(r, tied.get(label(r["id"]), [])) for r in receipts]
 
 

@@ -670,7 +670,8 @@ def verify(state: State, case_no: str, as_json: bool) -> None:
 
     Given a folder holding manifest.json (an archive package from `edossier archive`), recompute the SHA-256 of
     every file the manifest lists and name the files missing, altered or present but not listed; exit 10 when
-    there is one. No catalogue is needed for that: a package is checked wherever it was copied to.
+    there is one. No catalogue is needed for that: a package is checked wherever it was copied to; where the
+    catalogue that made it is at hand, its manifest must also be the one recorded when the package was made.
 
     \b
     Example:
@@ -678,7 +679,7 @@ def verify(state: State, case_no: str, as_json: bool) -> None:
       edossier verify /archive/2024/1234
     """
     if Path(case_no).is_dir():
-        _verify_package(Path(case_no), as_json)
+        _verify_package(state, Path(case_no), as_json)
         return
     from dossier.audit import verify_case
     ctx = state.context(reading=True)
@@ -697,12 +698,31 @@ def verify(state: State, case_no: str, as_json: bool) -> None:
         sys.exit(ExitCode.not_intact)
 
 
-def _verify_package(folder: Path, as_json: bool) -> None:
+def _against_record(state: State, folder: Path, verdict):
+    """Where the catalogue that made the package is at hand, its manifest must be one recorded when a package of
+    the case was made: a manifest rewritten to match a changed file is caught there."""
+    from dataclasses import replace
+
+    from dossier.package import MANIFEST
+    try:
+        ctx = state.context(reading=True)
+        case_no = json.loads((folder / MANIFEST).read_text(encoding="utf-8")).get("case_no")
+    except (NotFound, OSError, ValueError, AttributeError):
+        return verdict
+    recorded = [row["manifest_sha256"] for row in ctx.catalogue.archives_of_case(case_no)] if case_no else []
+    if not recorded or verdict.manifest_sha256 in recorded:
+        return verdict
+    finding = (f"{MANIFEST} is not the one recorded when the package of {case_no} was made (sha256 "
+               f"{verdict.manifest_sha256}, recorded {', '.join(recorded)})")
+    return replace(verdict, findings=(finding, *verdict.findings))
+
+
+def _verify_package(state: State, folder: Path, as_json: bool) -> None:
     from dossier.package import MANIFEST, verify_package
     if not (folder / MANIFEST).is_file():
         raise NotFound(f"no {MANIFEST} in {folder}: not an archive package (edossier archive CASE_NO --out DIR "
                        "makes one)")
-    verdict = verify_package(folder)
+    verdict = _against_record(state, folder, verify_package(folder))
     if as_json:
         data = verdict.as_json()
         out.print_json(data=data | {"package": mask_text(data["package"]), "problem": mask_text(data["problem"] or "")

@@ -27,13 +27,24 @@ def correct(ctx, kind: str, actor: str, **given) -> dict:
     if kind not in KINDS:
         raise CorrectionRefused(f"unknown correction {kind!r}: one of {', '.join(KINDS)}")
     case_no, detail, pages, cases = CHECKS[kind](ctx, **given)
-    stacks = ctx.catalogue.stack_of_pages(pages)
-    row = ctx.catalogue.add_correction(case_no=case_no, kind=kind, detail=detail, stack_ids=stacks.values(),
+    stacks = _stacks_of(ctx, pages)
+    row = ctx.catalogue.add_correction(case_no=case_no, kind=kind, detail=detail, stack_ids=stacks,
                                        actor=actor, at=time.time())
     for case in sorted({case_no, *cases}):
         audit.record(ctx, case, f"correction:{row['id']}", "correction", actor, {"kind": kind, **detail}, row["at"])
-    refile(ctx, sorted(set(stacks.values())), {case_no, *cases})
+    refile(ctx, stacks, {case_no, *cases})
     return as_json(ctx, row)
+
+
+def _stacks_of(ctx, pages: list[int]) -> list[int]:
+    """The stacks whose filing a correction naming these pages changes: where each page was received, and where
+    the document holding it now is (a page moved or merged into another stack's document)."""
+    found = set(ctx.catalogue.stack_of_pages(pages).values())
+    for page in pages:
+        holder = ctx.catalogue.document_of_page(page)
+        if holder is not None:
+            found.add(holder["stack_id"])
+    return sorted(found)
 
 
 def refile(ctx, stack_ids: list[int], cases: set[str]) -> None:
@@ -157,6 +168,10 @@ def _check_replace(ctx, page=None, by=None, **_) -> tuple:
         raise CorrectionRefused("a page cannot replace itself")
     if new["status"] != "done":
         raise CorrectionRefused(f"page {by} is not read yet ({new['status']}): replace once it is digitised")
+    if new["role"] in ("replaced", "removed") or any(
+            c["kind"] == "replace" and c["detail"]["by"] == new["id"] for c in ctx.catalogue.corrections_of_case(
+                doc["case_no"])):
+        raise CorrectionRefused(f"page {by} was removed, replaced or already put in place of another page")
     return doc["case_no"], {"page": old["id"], "by": new["id"], "case": doc["case_no"]}, [old["id"], new["id"]], ()
 
 

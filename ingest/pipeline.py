@@ -344,7 +344,7 @@ def _page_cases(rows: list[dict], corrected: corrections.Applied) -> dict[int, t
     """Every page's role and case: document pages take their document's case; blanks, separators and failed pages
     the case of the document before them (or their entry's). Pages people left out are marked so (replaced,
     removed), and pages they moved to a document of another stack take its case."""
-    case_of = {pid: d["case_no"] for d in corrected.drafts for pid in d["page_ids"]} | corrected.moved_to
+    case_of = corrected.moved_to | {pid: d["case_no"] for d in corrected.drafts for pid in d["page_ids"]}
     for d in corrected.drafts:
         if d["separator_page_id"] is not None:
             case_of[d["separator_page_id"]] = d["case_no"]

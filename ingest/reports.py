@@ -43,6 +43,7 @@ def _progress(ctx, case_no: str, case: dict | None, documents: list[dict], count
     receipts = ctx.catalogue.receipts_of_case(case_no)
     made = ctx.catalogue.corrections_of_case(case_no)
     replaced = {c["detail"]["page"]: c["detail"]["by"] for c in made if c["kind"] == "replace"}
+    removed = {c["detail"]["page"] for c in made if c["kind"] == "remove"}
     states = reconcile(receipts, ctx.catalogue.pages_around_case(case_no), replaced) if receipts else []
     reached = ctx.catalogue.stages_of_case(case_no)
     family = case["family"] if case else _family(case_no)
@@ -58,7 +59,7 @@ def _progress(ctx, case_no: str, case: dict | None, documents: list[dict], count
     missing += [flag for state in states for flag in state.flags]
     missing += [f"page {c['detail']['page']} marked for rescan ({mask_text(c['detail']['reason'])}, by {c['actor']}): scan the "
                 f"sheet again, then `edossier correct replace {c['detail']['page']} --by NEW_PAGE`"
-                for c in made if c["kind"] == "rescan" and c["detail"]["page"] not in replaced]
+                for c in made if c["kind"] == "rescan" and c["detail"]["page"] not in set(replaced) | removed]
     return {
         "case": {"opened": opened_at is not None, "opened_at": iso(opened_at, found.calendar),
                  "court": case["court"] if case else None, "tribunal": case["tribunal"] if case else None,
@@ -87,11 +88,22 @@ def settle_case(ctx, case_no: str, now: float | None = None) -> dict:
               and not any(d["review"] for d in data["documents"])
               and not ctx.catalogue.unreadable_pages(case_no, ctx.settings.cases.readable_confidence))
     days = found.stages.deadline_working_days
+    corrected_at = max((c["at"] for c in ctx.catalogue.corrections_of_case(case_no)), default=0.0)
     states = [{"id": r["id"], "digitised": r["digitised"], "pages_scanned": r["pages_distinct"],
-               "due_at": found.calendar.deadline(_at(r["received_at"]), days)} for r in data["receipts"]]
+               "due_at": found.calendar.deadline(_at(r["received_at"]), days),
+               "since": _digitised_since(ctx, r, corrected_at, now)} for r in data["receipts"]]
     ctx.catalogue.settle_case_state(case_no, pages_received=received, pages_scanned=scanned,
                                     digitised=data["digitised"], usable=usable, receipts_state=states, at=now)
     return {"pages_received": received, "pages_scanned": scanned, "digitised": data["digitised"], "usable": usable}
+
+
+def _digitised_since(ctx, receipt: dict, corrected_at: float, now: float) -> float | None:
+    """When a digitised receipt became so: its last page read, or the last correction made in the case after
+    that (the one that may have completed it)."""
+    if not receipt["digitised"]:
+        return None
+    read = ctx.catalogue.pages_done_at(receipt["page_ids"]) or now
+    return max(read, corrected_at)
 
 
 def _page_proof(data: dict) -> tuple[int, int]:

@@ -895,7 +895,7 @@ class Catalogue:
                 pages_received=pages_received, pages_scanned=pages_scanned, digitised=digitised, usable=usable,
                 settled_at=at))
             for state in receipts_state:
-                since = case((receipts.c.digitised_at.is_(None), at), else_=receipts.c.digitised_at) \
+                since = case((receipts.c.digitised_at.is_(None), state["since"]), else_=receipts.c.digitised_at) \
                     if state["digitised"] else None
                 conn.execute(update(receipts).where(receipts.c.id == state["id"]).values(
                     due_at=state["due_at"], pages_scanned=state["pages_scanned"], digitised_at=since))

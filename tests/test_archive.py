@@ -238,6 +238,25 @@ def test_verify_dir_says_intact_then_names_a_flipped_byte_a_deleted_file_and_an_
     assert (verdict["missing"], verdict["unlisted"]) == (["ZJ.pdf"], ["notes.txt"])
 
 
+def test_a_manifest_rewritten_to_match_a_changed_file_is_caught_against_the_record(closed, tmp_path):
+    home, case_no, original, shown = closed
+    package = tmp_path / "rewritten"
+    shutil.copytree(original, package)
+    data = bytearray((package / "ZJ.pdf").read_bytes())
+    data[len(data) // 3] ^= 0x01
+    (package / "ZJ.pdf").write_bytes(bytes(data))
+    manifest = json.loads((package / "manifest.json").read_text(encoding="utf-8"))
+    for entry in manifest["files"]:
+        if entry["file"] == "ZJ.pdf":
+            entry["sha256"] = hashlib.sha256(bytes(data)).hexdigest()
+    (package / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False), encoding="utf-8")
+    verdict = _run(home, "verify", package, "--json")
+    assert verdict.returncode == 10, verdict.stdout
+    assert json.loads(verdict.stdout)["problem"].startswith("manifest.json is not the one recorded")
+    elsewhere = _run(tmp_path / "another-home", "verify", package)       # no catalogue there: the files alone
+    assert elsewhere.returncode == 0 and "intact" in elsewhere.stdout
+
+
 def test_without_ghostscript_the_archive_stops_before_any_work_naming_the_install_command(filed, tmp_path):
     home, case_no = filed
     bare = tmp_path / "bin"

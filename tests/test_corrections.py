@@ -274,9 +274,26 @@ def test_corrections_apply_in_order_and_leave_what_is_not_in_the_stack():
                   ("type", {"page": 3, "type_code": "RULING"}),
                   ("split", {"page": 99}), ("remove", {"page": 42, "reason": "x"}))
     assert [(d["page_ids"], d["case_no"], d["type_code"], d["corrected"], d["review"]) for d in done.drafts] == [
-        ([3, 1, 2, 5], "A", "RULING", True, False), ([4], "B", "JUDGMENT", True, False)]
-    assert done.moved_to == {4: "B"} and done.left_out == {}
+        ([3, 1, 2, 5], "A", "RULING", True, False),      # typed by a person: out of review
+        ([4], "B", "JUDGMENT", True, True)]             # moved, but nobody confirmed its type: still in review
+    assert done.moved_to == {} and done.left_out == {}
     assert drafts[0]["page_ids"] == [1, 2, 3]                # the drafts given are left as they were
+
+
+def test_pages_left_out_keep_their_case_and_a_page_moved_on_follows_its_last_move():
+    done = _apply([_draft([1, 2], case_no="W"), _draft([3, 4], case_no="X")],
+                  ("replace", {"page": 3, "by": 99, "case": "X"}), ("remove", {"page": 4, "reason": "twice"}))
+    assert [d["page_ids"] for d in done.drafts] == [[1, 2], [99]]
+    assert done.left_out == {3: "replaced", 4: "removed"} and done.moved_to == {3: "X", 4: "X"}
+    moved = _apply([_draft([1, 2])], ("move", {"page": 2, "to_page": 70, "to_case": "C"}),
+                   ("move", {"page": 2, "to_case": "Z"}))
+    assert [d["page_ids"] for d in moved.drafts] == [[1]] and moved.moved_to == {2: "Z"}
+
+
+def test_split_parts_bind_in_page_order_however_often_split():
+    stack = _draft([1, 2, 3, 4, 5, 6]) | {"received_order": 1.7e9 + 0.001}     # as stored: epoch seconds
+    done = _apply([stack], ("split", {"page": 5}), ("split", {"page": 3}))
+    assert [d["page_ids"] for d in sorted(done.drafts, key=lambda d: d["received_order"])] == [[1, 2], [3, 4], [5, 6]]
 
 
 def test_a_page_moved_to_a_document_of_another_stack_leaves_this_one_for_that_case():
