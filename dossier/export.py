@@ -11,6 +11,7 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime, timezone
 from pathlib import Path
 
+from classify.cause import case_cause
 from classify.identifiers import parse_case_number
 from classify.taxonomy import Taxonomy
 from dossier.assemble import assemble_volume
@@ -101,13 +102,14 @@ def export_case(ctx, case_no: str, out: Path, archive: ArchiveNote | None = None
     if archive is not None:
         archive = replace(archive, volume_pages=tuple((volume, _numbered_pages(ordered, taxonomy))
                                                       for volume, ordered in bound))
+    cause = case_cause([pages[pid]["text"] or "" for _, ordered in bound for d in ordered for pid in d["page_ids"]])
     volumes = []
     for volume, ordered in bound:
         left_out = _left_out(ctx, case_no) if volume == "ZJ" else ()
         result = _write_volume(ctx, case_no, volume, family, ordered, pages, taxonomy, out / f"{volume}.pdf",
-                               left_out, archive)
+                               left_out, archive, cause or "")
         volumes.append((volume, ordered, result))
-    manifest = build_manifest(ctx, case_no, family, volumes, pages, taxonomy)
+    manifest = build_manifest(ctx, case_no, family, volumes, pages, taxonomy) | {"cause": cause}
     _write_json(out / "manifest.json", manifest)
     return _summary(case_no, out, tuple((v, r.path, r.pages) for v, _, r in volumes), manifest)
 
@@ -134,7 +136,9 @@ def _binding_order(documents: list[dict], taxonomy: Taxonomy, family: str, volum
 
 
 LEFT_OUT_REASONS = {"blank": "空白页（扫描件背面等无内容页）", "separator": "分隔页（扫描用，不属卷宗材料）",
-                    "failed": "未能数字化的页（在隔离区待处理）"}
+                    "failed": "未能数字化的页（在隔离区待处理）",
+                    "replaced": "经重新扫描替换的原扫描页（原件保留于记录）",
+                    "removed": "经人工移除的页（如同一页重复扫描，保留于记录）"}
 
 
 def _left_out(ctx, case_no: str) -> tuple[tuple[str, int], ...]:
@@ -147,14 +151,15 @@ def _left_out(ctx, case_no: str) -> tuple[tuple[str, int], ...]:
 
 
 def _write_volume(ctx, case_no, volume, family, documents, pages, taxonomy, path: Path,
-                  left_out: tuple[tuple[str, int], ...] = (), archive: ArchiveNote | None = None) -> VolumeResult:
+                  left_out: tuple[tuple[str, int], ...] = (), archive: ArchiveNote | None = None,
+                  cause: str = "") -> VolumeResult:
     """The volume's page PDFs are checked out together and only while the volume is bound (its pages are read
     when it is written), then let go."""
     keys = list(dict.fromkeys(pages[pid]["pdf_key"] for d in documents for pid in d["page_ids"]))
     with ctx.blobs.checkout(keys) as paths:
         files = dict(zip(keys, paths))
         entries = tuple(_entry(d, pages, taxonomy, files) for d in documents)
-        spec = VolumeSpec(case_no=case_no, volume=volume, court=ctx.settings.dossier.court, cause="",
+        spec = VolumeSpec(case_no=case_no, volume=volume, court=ctx.settings.dossier.court, cause=cause,
                           case_family_label=FAMILY_LABELS.get(family, family), documents=entries,
                           produced_on=date.today(), left_out=left_out, archive=archive)
         return assemble_volume(spec, path)
@@ -215,7 +220,8 @@ def _page_manifest(page: dict) -> dict:
 def _excluded(ctx, case_no: str) -> list[dict]:
     rows = ctx.catalogue.excluded_pages(case_no)
     return [{"original_sha256": r["file_sha256"], "original_file": r["file_name"],
-             "original_page": r["page_index"] + 1, "reason": r["role"] if r["role"] in ("blank", "separator")
+             "original_page": r["page_index"] + 1,
+             "reason": r["role"] if r["role"] in ("blank", "separator", "replaced", "removed") and not r["error"]
              else "failed: " + (r["error"] or "")} for r in rows]
 
 

@@ -169,6 +169,18 @@ def test_corrected_through_the_cli_and_the_api_everything_turns_green(scanned):
     assert audit.count("correction") == 4
 
 
+def test_the_cover_and_the_manifest_give_the_cause_of_action_the_papers_print(scanned, case, tmp_path):
+    import pypdfium2
+    ran = _run(scanned["home"], "export", scanned["case_no"], "--out", tmp_path / "out")
+    assert ran.returncode == 0, ran.stderr
+    manifest = json.loads((tmp_path / "out" / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["cause"] == case.cause
+    cover = pypdfium2.PdfDocument(str(tmp_path / "out" / "ZJ.pdf"))[0].get_textpage().get_text_range()
+    assert case.cause in "".join(cover.split())
+    left_out = manifest["excluded_pages"]
+    assert [p["reason"] for p in left_out if p["reason"] in ("removed", "replaced")] == ["removed"]
+
+
 def test_filing_the_stacks_again_never_undoes_a_correction(scanned):
     from config.settings import load_settings
     from ingest import pipeline
