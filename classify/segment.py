@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from classify.doctype import TypeGuess, classify, refine_by_case_number, starts_document
 from classify.identifiers import find_case_numbers, find_identifiers, mask_identifier, parse_case_number
 from classify.parties import find_parties
+from classify.routing import Garbled, garbled_number
 from classify.separator import Separator, parse_separator_text
 from classify.taxonomy import Taxonomy
 
@@ -84,26 +85,34 @@ def _separator_of(page: PageFacts) -> Separator:
 
 
 def segment(pages: list[PageFacts], taxonomy: Taxonomy, *, stack_case: str | None,
-            review_below: float) -> list[DocumentDraft]:
-    """Documents of one stack. Case: separator sheet › the stack's case › a case number read on the document ›
-    the case routed just before in the same stack; none of these → unrouted, for review."""
+            review_below: float, open_cases: frozenset[str] = frozenset()) -> list[DocumentDraft]:
+    """Documents of one stack. Case: separator sheet › the stack's case › a case number read on the document (one
+    OCR garbled: the one open case it can be, see classify.routing) › the case routed just before in the same
+    stack; none of these → unrouted, for review. A garbled number that could be more than one case is never
+    guessed: the document goes to review saying what was read."""
     drafts: list[DocumentDraft] = []
     routed = stack_case
     for group in split(pages):
-        case_no = _case_of(group, stack_case, routed)
+        case_no, note = _case_of(group, stack_case, routed, open_cases)
         routed = case_no or routed
-        drafts.append(_draft(group, case_no, taxonomy, review_below))
+        drafts.append(_draft(group, case_no, taxonomy, review_below, note))
     return drafts
 
 
-def _case_of(group: _Open, stack_case: str | None, routed: str | None) -> str | None:
+def _case_of(group: _Open, stack_case: str | None, routed: str | None,
+             open_cases: frozenset[str]) -> tuple[str | None, Garbled | None]:
     if group.separator is not None and group.separator.case_no:
-        return group.separator.case_no
+        return group.separator.case_no, None
     if stack_case:
-        return stack_case
+        return stack_case, None
     own = _own_case_number(group.pages[0].text)
     found = find_case_numbers(group.pages[0].text)
-    return own or (found[0].text if found else routed)
+    if own or found:
+        return own or found[0].text, None
+    garbled = garbled_number(group.pages[0].text, open_cases)
+    if garbled is not None:
+        return garbled.case_no, garbled
+    return routed, None
 
 
 OWN_NUMBER_LINES = 8     # a document prints its own case number near its top, on a line of its own
@@ -120,7 +129,8 @@ def _own_case_number(text: str) -> str | None:
     return None
 
 
-def _draft(group: _Open, case_no: str | None, taxonomy: Taxonomy, review_below: float) -> DocumentDraft:
+def _draft(group: _Open, case_no: str | None, taxonomy: Taxonomy, review_below: float,
+           garbled: Garbled | None = None) -> DocumentDraft:
     first = group.pages[0]
     text = "\n".join(p.text for p in group.pages)
     guess = _type_of(group, first, text, taxonomy, case_no)
@@ -129,7 +139,8 @@ def _draft(group: _Open, case_no: str | None, taxonomy: Taxonomy, review_below: 
               else doc_type.volume if doc_type else "ZJ")
     copy = untitled_type(first.text) if first.title is None else None
     title = first.title or (copy[1] if copy else doc_type.name if doc_type else "未识别材料")
-    reasons = [guess.reason] + ([] if case_no else ["no case number: route it by hand"])
+    reasons = [guess.reason] + ([garbled.reason] if garbled else []) + \
+        ([] if case_no or garbled else ["no case number: route it by hand"])
     printed = _own_case_number(first.text)
     differs = bool(case_no and printed and printed != case_no)
     if differs:

@@ -324,7 +324,9 @@ def _runs_by_case(rows: list[dict]) -> list[tuple[str | None, list[dict]]]:
 def _segment(ctx, rows: list[dict], case_no: str | None):
     facts = [PageFacts(r["id"], _read_role(r["role"]), r["title"], r["text"] or "",
                        tuple(c["text"] for c in r["codes"] or ())) for r in rows]
-    return segment(facts, taxonomy(), stack_case=case_no, review_below=ctx.settings.classify.review_below_confidence)
+    open_cases = frozenset(ctx.catalogue.open_case_numbers()) if case_no is None else frozenset()
+    return segment(facts, taxonomy(), stack_case=case_no, review_below=ctx.settings.classify.review_below_confidence,
+                   open_cases=open_cases)
 
 
 def _read_role(role: str | None) -> str | None:

@@ -835,6 +835,11 @@ class Catalogue:
         with self.engine.connect() as conn:
             return list(conn.execute(select(cases.c.case_no).order_by(cases.c.case_no)).scalars())
 
+    def open_case_numbers(self) -> list[str]:
+        """Cases the case-management system opened: the numbers a garbled one on a loose page can be."""
+        with self.engine.connect() as conn:
+            return list(conn.execute(select(cases.c.case_no).where(cases.c.opened_at.is_not(None))).scalars())
+
     def case(self, case_no: str) -> dict | None:
         with self.engine.connect() as conn:
             row = conn.execute(select(cases).where(cases.c.case_no == case_no)).mappings().first()

@@ -98,3 +98,24 @@ def test_in_a_second_instance_case_the_decisions_own_number_tells_which_court_ma
                      review_below=0.7)
     assert [(d.type_code, d.page_ids) for d in drafts] == [("JUDGMENT", (1,)), ("LOWER_COURT_DOC", (2,))]
 
+
+
+OPEN = frozenset({CASE, OTHER, "（2024）浙0802民初1234号", "（2023）浙0803民初1234号"})
+
+
+def test_a_loose_page_whose_case_number_ocr_garbled_is_routed_to_the_one_open_case_it_can_be(taxonomy):
+    text = "传票\n案号（2024）浙O8O3民韧77号\n被传唤人 李四"          # 初 misread, O for 0: only 77 of 2024 is open
+    drafts = segment([page(1, "传票", text=text)], taxonomy, stack_case=None, review_below=0.7, open_cases=OPEN)
+    assert (drafts[0].case_no, drafts[0].review) == (OTHER, False)
+    assert f"taken as {OTHER}" in drafts[0].reason
+
+
+def test_a_garbled_number_that_could_be_two_open_cases_is_sent_to_review_not_guessed(taxonomy):
+    text = "传票\n案号（2024）浙080民初1234号\n被传唤人 李四"         # one digit lost: 0803 or 0802
+    drafts = segment([page(1, "传票", text=text)], taxonomy, stack_case=None, review_below=0.7, open_cases=OPEN)
+    assert drafts[0].case_no is None and drafts[0].review
+    assert ("case number read as (2024)浙080民初1234号 is not one that can be trusted (（2024）浙0802民初1234号, "
+            "（2024）浙0803民初1234号)") in drafts[0].reason
+    unknown = segment([page(1, "传票", text="传票\n案号（2024）浙0803民韧999号")], taxonomy, stack_case=None,
+                      review_below=0.7, open_cases=OPEN)
+    assert unknown[0].case_no is None and "no open case of that year and number" in unknown[0].reason
