@@ -1,0 +1,161 @@
+"""How often the automatic type is right at each confidence: the curve the review threshold is set from.
+
+Synthetic cases — civil first instance and enforcement, each from its own seed and court — are rendered, scanned
+(synth.degrade) and read by the product's own page step (ingest.digitise: preprocessing, OCR, title re-reading),
+then split and typed by classify.segment as one stack per case, exactly as the pipeline does. Variation the
+generator's own pages do not have is added on purpose, and reported apart:
+  plain  — the generator's scan settings;
+  hard   — heavier blur, noise and JPEG, steeper skew;
+  faded  — the first page's title line left out (a faint or cut-off title), on a quarter of the documents.
+
+A document counts as right when its type is the true type and its pages are exactly the true document's pages. For
+each confidence band it prints the documents and the share right; then, at the configured review threshold
+(classify.review_below_confidence), the share sent to review and the share right among those that are not.
+
+    .venv/bin/python benchmarks/cataloguing.py [--cases 36] [--jobs 2] [--json FILE]
+"""
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import random
+import time
+from concurrent.futures import ProcessPoolExecutor
+
+from common import machine, write_json
+
+BANDS = (0.0, 0.3, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 1.01)
+VARIANTS = ("plain", "hard", "faded")
+
+
+def make_case(seed: int) -> tuple[str, str, list[tuple[int, str, object]]]:
+    """(case number, variant, [(document index, true type, page image)]) for one synthetic case."""
+    from synth.documents import civil_case, enforcement_case, make_court
+    from synth.render import render_page
+    rng = random.Random(seed)
+    court = make_court(rng)
+    case = enforcement_case(rng, court, year=2025) if seed % 3 == 2 else civil_case(rng, court, year=2025)
+    variant = VARIANTS[seed % len(VARIANTS)]
+    pages = []
+    for index, document in enumerate(case.documents):
+        for number, page in enumerate(document.pages):
+            if variant == "faded" and number == 0 and rng.random() < 0.25:
+                page = dataclasses.replace(page, lines=tuple(line for line in page.lines if line.style != "title"))
+            pages.append((index, document.type_code, render_page(page).image))
+    return case.case_no, variant, pages
+
+
+def read_page(job: tuple[int, object, str, int]) -> tuple[int, str, str | None, str]:
+    """The product's page step on one scanned page: (page id, role, title, text)."""
+    from synth.degrade import degrade, scan_params
+
+    from ingest.digitise import digitise
+    from ingest.pages import Raster
+    page_id, image, variant, seed = job
+    params = scan_params(random.Random(seed))
+    if variant == "hard":
+        params = dataclasses.replace(params, blur_sigma=params.blur_sigma + 0.6, noise_sigma=params.noise_sigma + 6,
+                                     jpeg_quality=max(35, params.jpeg_quality - 30),
+                                     skew_deg=params.skew_deg * 1.8)
+    result = digitise(Raster(degrade(image, params, jpeg=True), 300, "decoded image"), _settings())
+    role = "blank" if result.prepared.blank else "separator" if result.separator else "content"
+    return page_id, role, result.title, result.ocr.text if result.ocr else ""
+
+
+_SETTINGS = None
+
+
+def _settings():
+    global _SETTINGS
+    if _SETTINGS is None:
+        import tempfile
+
+        from config.settings import load_settings
+        _SETTINGS = load_settings(env={"EDOSSIER_HOME": tempfile.mkdtemp(prefix="edossier-cataloguing-")})
+    return _SETTINGS
+
+
+def judge(cases: list, read: dict[int, tuple], review_below: float) -> list[dict]:
+    """Each automatic document: its confidence, whether it is right, the case's variant."""
+    from classify.segment import PageFacts, segment
+    from classify.taxonomy import Taxonomy
+    taxonomy, judged, page_id = Taxonomy.load(), [], 0
+    for case_no, variant, pages in cases:
+        truth, facts = {}, []
+        for index, code, _ in pages:
+            page_id += 1
+            truth[page_id] = (index, code)
+            _, role, title, text = read[page_id]
+            facts.append(PageFacts(page_id, role, title, text))
+        members: dict[int, list[int]] = {}
+        for pid, (index, _) in truth.items():
+            members.setdefault(index, []).append(pid)
+        for draft in segment(facts, taxonomy, stack_case=case_no, review_below=review_below):
+            index, code = truth[draft.page_ids[0]]
+            right = draft.type_code == code and list(draft.page_ids) == members[index]
+            judged.append({"variant": variant, "confidence": draft.confidence, "right": right, "true": code,
+                           "found": draft.type_code, "review": draft.review})
+    return judged
+
+
+def curve(judged: list[dict]) -> list[dict]:
+    rows = []
+    for low, high in zip(BANDS, BANDS[1:]):
+        inside = [j for j in judged if low <= j["confidence"] < high]
+        if inside:
+            rows.append({"band": f"{low:.2f}–{min(high, 1.0):.2f}", "documents": len(inside),
+                         "right": round(sum(j["right"] for j in inside) / len(inside), 4)})
+    return rows
+
+
+def at_threshold(judged: list[dict], threshold: float) -> dict:
+    kept = [j for j in judged if j["confidence"] >= threshold]
+    return {"threshold": threshold, "documents": len(judged),
+            "sent_to_review": round(1 - len(kept) / len(judged), 4) if judged else None,
+            "right_when_not_reviewed": round(sum(j["right"] for j in kept) / len(kept), 4) if kept else None,
+            "right_overall": round(sum(j["right"] for j in judged) / len(judged), 4) if judged else None}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--cases", type=int, default=36)
+    parser.add_argument("--jobs", type=int, default=2)
+    parser.add_argument("--json", dest="json_file")
+    args = parser.parse_args()
+    print(f"cataloguing accuracy on {machine()}", flush=True)
+    cases = [make_case(seed) for seed in range(1, args.cases + 1)]
+    jobs, page_id = [], 0
+    for seed, (_, variant, pages) in enumerate(cases, 1):
+        for _, _, image in pages:
+            page_id += 1
+            jobs.append((page_id, image, variant, seed * 1000 + page_id))
+    started = time.perf_counter()
+    with ProcessPoolExecutor(args.jobs) as pool:
+        read = {row[0]: row for row in pool.map(read_page, jobs, chunksize=4)}
+    seconds = time.perf_counter() - started
+    threshold = _settings().classify.review_below_confidence
+    judged = judge(cases, read, threshold)
+    result = {"machine": machine(), "cases": len(cases), "pages": len(jobs), "ocr_seconds": round(seconds, 1),
+              "curve": curve(judged), "at_threshold": at_threshold(judged, threshold),
+              "by_variant": {v: at_threshold([j for j in judged if j["variant"] == v], threshold) for v in VARIANTS},
+              "wrong": sorted({(j["true"], j["found"]) for j in judged if not j["right"]})}
+    _print(result)
+    if args.json_file:
+        write_json(args.json_file, result)
+
+
+def _print(result: dict) -> None:
+    print(f"{result['cases']} cases, {result['pages']} pages read in {result['ocr_seconds']} s")
+    print("confidence band   documents   right")
+    for row in result["curve"]:
+        print(f"  {row['band']:14} {row['documents']:9}   {row['right']:.1%}")
+    for name, block in [("all", result["at_threshold"]), *result["by_variant"].items()]:
+        print(f"{name:6} at review threshold {block['threshold']}: {block['documents']} documents, "
+              f"{block['sent_to_review']:.1%} to review, {block['right_when_not_reviewed']:.1%} right when not "
+              f"reviewed, {block['right_overall']:.1%} right overall")
+    told = [f"{a}→{b}" if a != b else f"{a} (pages wrong)" for a, b in result["wrong"]]
+    print("wrong (true → found):", ", ".join(told) or "none", flush=True)
+
+
+if __name__ == "__main__":
+    main()
