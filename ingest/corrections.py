@@ -18,6 +18,9 @@ from ingest import pipeline
 from ingest.cases import CaseRefused, case_number, iso, rules, type_code
 
 
+WAIT_S = 120.0     # a worker holding a stack's or case's lease finishes its turn well within this
+
+
 class CorrectionRefused(CaseRefused):
     """A correction that cannot apply as given (an unknown document or page, a page not in that document …)."""
 
@@ -47,15 +50,25 @@ def _stacks_of(ctx, pages: list[int]) -> list[int]:
     return sorted(found)
 
 
-def refile(ctx, stack_ids: list[int], cases: set[str]) -> None:
-    """File the stacks again now, then build and settle every case whose documents may have changed."""
+def refile(ctx, stack_ids: list[int], cases: set[str], wait_s: float = WAIT_S) -> None:
+    """File the stacks again now, then build and settle every case whose documents may have changed. A stack or
+    case a worker is busy with at that moment is waited for (its lease lasts while it works), so what the
+    correction changes shows when this returns."""
     touched = set(cases)
     for stack_id in stack_ids:
         before = {d["case_no"] for d in ctx.catalogue.documents_of_stacks([stack_id])}
-        pipeline.classify(ctx, stack_id)
+        _when_free(lambda: pipeline.classify(ctx, stack_id), wait_s)
         touched |= before | {d["case_no"] for d in ctx.catalogue.documents_of_stacks([stack_id])}
     for case_no in sorted(c for c in touched if c):
-        pipeline.assemble(ctx, case_no)               # builds the dossier, then settles what the case proves
+        _when_free(lambda: pipeline.assemble(ctx, case_no), wait_s)   # builds the dossier, settles the case
+
+
+def _when_free(work, wait_s: float) -> None:
+    """Run `work` until it is not refused for being in another worker's hands, for up to `wait_s` seconds (then
+    the job it queued does it)."""
+    deadline = time.monotonic() + wait_s
+    while not work() and time.monotonic() < deadline:
+        time.sleep(0.5)
 
 
 def history(ctx, text: str) -> list[dict]:

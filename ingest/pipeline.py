@@ -279,10 +279,11 @@ def _interval(ctx, every_s: float, last_seconds: float | None) -> float:
 
 
 # 4. classify: documents, types and cases of the pages done so far, in stack order -----------------------------
-def classify(ctx, stack_id: int) -> None:
+def classify(ctx, stack_id: int) -> bool:
+    """File the stack's pages done so far. False when another worker is doing it now (it runs again after)."""
     with _single_flight(ctx, f"classify:{stack_id}", "classify", stack_id) as mine:
         if not mine:
-            return
+            return False
         started = time.perf_counter()
         stack = ctx.catalogue.stack(stack_id)
         rows = [r for r in ctx.catalogue.pages_of_stack(stack_id) if r["status"] != "pending"]
@@ -300,6 +301,7 @@ def classify(ctx, stack_id: int) -> None:
             assemble_later(ctx, case_no, now=last)
         ctx.catalogue.mark_classified(stack_id, stack.version, time.perf_counter() - started)
         ctx.catalogue.resolve_incidents(stack_id=stack_id, job="classify")
+        return True
 
 
 def classify_failed(ctx, failure: Failure, stack_id: int) -> None:
@@ -371,10 +373,11 @@ def assemble_later(ctx, case_no: str, now: bool = False) -> None:
     ctx.queue.enqueue("assemble", case_no, key=f"assemble:{case_no}", delay=delay)
 
 
-def assemble(ctx, case_no: str) -> None:
+def assemble(ctx, case_no: str) -> bool:
+    """Build the case's dossier and settle what it proves. False when another worker is doing it now."""
     with _single_flight(ctx, f"assemble:{case_no}", "assemble", case_no) as mine:
         if not mine:
-            return
+            return False
         version = ctx.catalogue.case(case_no)["version"]
         audit.record_case(ctx, case_no)               # what the dossier is built from, in the case's record first
         store_dossier(ctx, case_no, version)
@@ -382,6 +385,7 @@ def assemble(ctx, case_no: str) -> None:
         settle_case(ctx, case_no)                     # what the case proves now, for the court's figures
         ctx.catalogue.resolve_incidents(case_no=case_no, job="assemble")
         log.info("dossier of case %s is up to date (version %d)", case_no, version)
+        return True
 
 
 def _record_dossier(ctx, case_no: str) -> None:

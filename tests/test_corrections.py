@@ -264,6 +264,23 @@ def test_a_page_marked_for_rescan_holds_the_case_back_until_its_rescan_replaces_
     assert _run(home, "verify", number).returncode == 0
 
 
+def test_a_correction_waits_for_a_worker_busy_with_the_stack_and_shows_when_it_returns(scanned):
+    import threading
+
+    from config.settings import load_settings
+    from ingest.context import build_context
+    from ingest.corrections import correct
+    ctx = build_context(load_settings(env={"EDOSSIER_HOME": str(scanned["home"])}))
+    claim = next(d for d in ctx.catalogue.documents_of_case(scanned["case_no"]) if d["type_code"] == "COMPLAINT")
+    name = f"classify:{claim['stack_id']}"
+    assert ctx.catalogue.take_lease(name, "a-busy-worker", 30)
+    threading.Timer(2.0, ctx.catalogue.release_lease, (name, "a-busy-worker")).start()
+    correct(ctx, "reorder", "cli:test", document=claim["id"], order=claim["page_ids"][::-1])
+    after = next(d for d in ctx.catalogue.documents_of_case(scanned["case_no"]) if d["type_code"] == "COMPLAINT")
+    assert after["page_ids"] == claim["page_ids"][::-1] and after["corrected"]
+    ctx.catalogue.dispose()
+
+
 # the corrections themselves, on drafts --------------------------------------------------------------------------
 def _draft(pages, type_code="EVIDENCE", case_no="A"):
     return {"page_ids": list(pages), "case_no": case_no, "volume": "ZJ", "type_code": type_code, "title": "证据",
