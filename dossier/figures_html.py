@@ -73,14 +73,20 @@ def _cards(figures: dict) -> str:
 
 
 def _tribunal_table(tribunals: list[dict]) -> str:
-    head = "".join(f"<th>{escape(DEFINITIONS[n][0])}</th>" for n in FIGURES)
-    rows = []
-    for index, block in enumerate(tribunals):
-        cells = "".join(_figure(f"tribunals.{index}.{name}", block["figures"][name], "td", "num") for name in FIGURES)
-        rows.append(f"<tr><td>{escape(block['tribunal'] or '(none)')}</td><td class=\"num\" "
-                    f"data-value=\"{block['cases']}\">{block['cases']}</td>{cells}</tr>")
-    return (f'<table class="sortable" id="tribunals"><thead><tr><th>tribunal</th><th>cases</th>{head}</tr></thead>'
-            f"<tbody>{''.join(rows)}</tbody></table>")
+    rows = [(f"<td>{escape(block['tribunal'] or '(none)')}</td><td class=\"num\" data-value=\"{block['cases']}\">"
+             f"{block['cases']}</td>", f"tribunals.{index}", block["figures"]) for index, block in enumerate(tribunals)]
+    return _figure_table("tribunals", ("tribunal", "cases"), rows)
+
+
+def _figure_table(table_id: str, leading: tuple[str, ...], rows: list[tuple[str, str, dict]]) -> str:
+    """A sortable table: its leading columns, then one column per figure; rows are (leading cells, where the row's
+    figures are in the JSON report, its figures)."""
+    head = "".join(f"<th>{escape(name)}</th>" for name in leading) + \
+        "".join(f"<th>{escape(DEFINITIONS[n][0])}</th>" for n in FIGURES)
+    body = "".join(f"<tr>{cells}" + "".join(_figure(f"{path}.{name}", figures[name], "td", "num") for name in FIGURES)
+                   + "</tr>" for cells, path, figures in rows)
+    return (f'<table class="sortable" id="{table_id}"><thead><tr>{head}</tr></thead><tbody>{body}</tbody>'
+            "</table>")
 
 
 def _tribunal_chart(tribunals: list[dict], name: str) -> str:
@@ -130,14 +136,10 @@ def _trend_chart(weeks: list[dict]) -> str:
 
 
 def _case_table(cases: list[dict]) -> str:
-    head = "".join(f"<th>{escape(DEFINITIONS[n][0])}</th>" for n in FIGURES)
-    rows = []
-    for index, case in enumerate(cases):
-        cells = "".join(_figure(f"cases.{index}.{name}", case["figures"][name], "td", "num") for name in FIGURES)
-        rows.append(f"<tr><td>{escape(case['case_no'])}</td><td>{escape(case['tribunal'] or '')}</td>"
-                    f"<td>{case['opened_on'] or ''}</td><td>{case['closed_on'] or ''}</td>{cells}</tr>")
-    return (f'<table class="sortable" id="cases"><thead><tr><th>case</th><th>tribunal</th><th>opened</th>'
-            f"<th>closed</th>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>")
+    rows = [(f"<td>{escape(case['case_no'])}</td><td>{escape(case['tribunal'] or '')}</td>"
+             f"<td>{case['opened_on'] or ''}</td><td>{case['closed_on'] or ''}</td>", f"cases.{index}", case["figures"])
+            for index, case in enumerate(cases)]
+    return _figure_table("cases", ("case", "tribunal", "opened", "closed"), rows)
 
 
 def _embedded(data: dict) -> str:

@@ -7,7 +7,6 @@ scanned later on the same receipt and merged into its document — and everythin
 again afterwards changes nothing: a classification never undoes a person's correction."""
 from __future__ import annotations
 
-import dataclasses
 import getpass
 import json
 import os
@@ -20,6 +19,7 @@ import pytest
 from PIL import Image
 
 from conftest import ROOT
+from scenario import FLAGGED_FIGURES, check_flagged, check_green, green_figures, handed_in_pages
 
 USER = f"cli:{getpass.getuser()}"
 
@@ -58,18 +58,6 @@ def case():
     return civil_case(rng, make_court(rng), year=2026)
 
 
-def _pages(case) -> dict:
-    """The rendered pages handed in: the statement of claim (2 pages), the identity card, the notice of acceptance
-    with its title line left out."""
-    from synth.render import render_page
-    docs = {d.type_code: d for d in case.documents}
-    notice = docs["ACCEPT_NOTICE"].pages[0]
-    untitled = dataclasses.replace(notice, lines=tuple(l for l in notice.lines if "通知书" not in l.text[:12]))
-    return {"claim1": render_page(docs["COMPLAINT"].pages[0]).image,
-            "claim2": render_page(docs["COMPLAINT"].pages[1]).image,
-            "id": render_page(docs["PARTY_ID"].pages[0]).image, "notice": render_page(untitled).image}
-
-
 @pytest.fixture(scope="module")
 def scanned(case, tmp_path_factory):
     base = tmp_path_factory.mktemp("corrections")
@@ -79,7 +67,7 @@ def scanned(case, tmp_path_factory):
         _json(_run(home, "case", "event", number, stage, "--at", at, "--json"))
     receipt = _json(_run(home, "receive", number, "--type", "COMPLAINT", "--pages", "4", "--from", "原告顾敏",
                          "--at", "2026-03-02T10:00", "--out", base / "r1.pdf", "--json"))
-    pages = _pages(case)
+    pages = handed_in_pages(case)
     folder = base / "first" / number
     folder.mkdir(parents=True)
     _sheet(base / "r1.pdf", folder / "000.png")
@@ -100,23 +88,8 @@ def _report(scanned) -> dict:
 
 
 def test_the_errors_are_flagged_exactly_and_the_figures_count_them(scanned):
-    status = _status(scanned)
-    assert status["case"]["stage"] == "FILING"                 # the earliest time reported, whatever came first
-    assert status["case"]["stages"] == {"FILING": "2026-03-02T09:00:00+08:00"}
-    receipt = status["receipts"][0]
-    assert (receipt["pages_received"], receipt["pages_scanned"], receipt["pages_distinct"]) == (4, 4, 3)
-    twice = receipt["scanned_twice"][0]
-    assert status["missing"] == [
-        "stage FILING since 2026-03-02: no notice of acceptance (受理案件通知书/诉讼风险提示书/举证通知书)",
-        "receipt R-1: 4 pages received, 3 scanned (4 scanned, 1 of them twice)",
-        f"receipt R-1: page 2 is page 1 scanned again (pages {twice['page_id']} and {twice['same_as']})"]
-    # the sheet fed twice starts a statement of claim again; the notice, untitled, went with the identity card
-    assert [(d["type_code"], d["pages"]) for d in status["documents"]] == [("COMPLAINT", 1), ("COMPLAINT", 1),
-                                                                          ("PARTY_ID", 2)]
-    assert status["digitised"] is False
-    assert _report(scanned) == {"coverage": (1, 1), "digitisation_cases": (0, 1), "digitisation_pages": (3, 4),
-                                "timeliness": (0, 1), "usability": (0, 1), "cataloguing_accuracy": (3, 3),
-                                "single_set_archiving": (0, 0)}
+    check_flagged(_status(scanned))
+    assert _report(scanned) == FLAGGED_FIGURES
 
 
 def test_corrected_through_the_cli_and_the_api_everything_turns_green(scanned):
@@ -146,20 +119,8 @@ def test_corrected_through_the_cli_and_the_api_everything_turns_green(scanned):
     _json(_run(home, "correct", "merge", claim["id"], loose["id"], "--json"))
 
     final = _status(scanned)
-    assert final["missing"] == [] and final["digitised"] is True, final["missing"]
-    assert [(d["type_code"], d["page_ids"], d["corrected"]) for d in final["documents"]] == [
-        ("COMPLAINT", claim["page_ids"] + loose["page_ids"], True), ("PARTY_ID", [holder["page_ids"][0]], True),
-        ("ACCEPT_NOTICE", [notice_page], True)]
-    receipt = final["receipts"][0]
-    assert (receipt["pages_distinct"], receipt["digitised"], receipt["flags"]) == (4, True, [])
-    assert final["pages"]["removed"] == 1
-    figures = _report(scanned)
-    documents = len(final["documents"])
-    assert figures == {"coverage": (1, 1), "digitisation_cases": (1, 1), "digitisation_pages": (4, 4),
-                       "timeliness": (0, 1), "usability": (1, 1),
-                       "cataloguing_accuracy": (documents - sum(d["corrected"] for d in final["documents"]),
-                                                documents),
-                       "single_set_archiving": (0, 0)}
+    check_green(final, claim, loose, holder, notice_page)
+    assert _report(scanned) == green_figures(final["documents"])
     history = _json(_run(home, "correct", "list", number, "--json"))
     assert [(c["kind"], c["by"]) for c in history] == [("remove", USER), ("split", USER), ("type", "api:desk-7"),
                                                        ("merge", USER)]

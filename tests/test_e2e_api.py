@@ -8,7 +8,6 @@ everything through POST /corrections, the page left out is scanned later under t
 in, and everything turns green: documents, receipt, figures, the corrections' history and the case's audit chain."""
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import io
 import json
@@ -24,6 +23,7 @@ import pytest
 from PIL import Image
 
 from conftest import ROOT
+from scenario import FLAGGED_FIGURES, check_flagged, check_green, green_figures, handed_in_pages
 from servers import Service
 
 CMS, DESK = "cms-e2e", "desk-e2e"              # the case-management system, an operator; the scanning desk, a device
@@ -47,18 +47,6 @@ def _sheet(pdf: bytes, seed: int | None = None) -> bytes:
     import pypdfium2
     image = pypdfium2.PdfDocument(pdf)[0].render(scale=300 / 72, grayscale=True).to_pil().convert("L")
     return _png(np.asarray(image)) if seed is None else _scan(np.asarray(image), seed)
-
-
-def _pages(case) -> dict:
-    """The rendered pages handed in: the statement of claim (2 pages), the identity card, the notice of acceptance
-    with its title line left out (as test_corrections.py builds them)."""
-    from synth.render import render_page
-    docs = {d.type_code: d for d in case.documents}
-    notice = docs["ACCEPT_NOTICE"].pages[0]
-    untitled = dataclasses.replace(notice, lines=tuple(l for l in notice.lines if "通知书" not in l.text[:12]))
-    return {"claim1": render_page(docs["COMPLAINT"].pages[0]).image,
-            "claim2": render_page(docs["COMPLAINT"].pages[1]).image,
-            "id": render_page(docs["PARTY_ID"].pages[0]).image, "notice": render_page(untitled).image}
 
 
 def _auth(token: str) -> dict:
@@ -152,7 +140,7 @@ def filed(service, case):
     assert receipt.status_code == 201, receipt.text
     pdf = api.get(f"{svc.url}{receipt.json()['pdf']}")
     assert pdf.status_code == 200 and pdf.headers["content-type"] == "application/pdf"
-    pages = _pages(case)
+    pages = handed_in_pages(case)
     first = [_sheet(pdf.content)] + [_scan(pages[name], seed) for name, seed in
                                      (("claim1", 1), ("claim1", 2), ("id", 3), ("notice", 4))]
     stack = api.scan_stack(case.case_no, first)              # claim page 2 left out, claim page 1 twice
@@ -179,29 +167,16 @@ def test_the_case_management_system_opens_the_case_reports_its_filing_and_regist
 def test_the_errors_are_flagged_exactly_and_the_figures_and_alerts_count_them(filed):
     api = filed["api"]
     status = api.status()
-    assert status["case"]["stage"] == "FILING" and status["case"]["tribunal"] == "民一庭"
-    assert status["case"]["stages"] == {"FILING": "2026-03-02T09:00:00+08:00"}
-    receipt = status["receipts"][0]
-    assert (receipt["pages_received"], receipt["pages_scanned"], receipt["pages_distinct"]) == (4, 4, 3)
-    twice = receipt["scanned_twice"][0]
-    assert status["missing"] == [
-        "stage FILING since 2026-03-02: no notice of acceptance (受理案件通知书/诉讼风险提示书/举证通知书)",
-        "receipt R-1: 4 pages received, 3 scanned (4 scanned, 1 of them twice)",
-        f"receipt R-1: page 2 is page 1 scanned again (pages {twice['page_id']} and {twice['same_as']})"]
-    # the sheet fed twice starts a statement of claim again; the notice, untitled, went with the identity card
-    assert [(d["type_code"], d["pages"]) for d in status["documents"]] == [("COMPLAINT", 1), ("COMPLAINT", 1),
-                                                                          ("PARTY_ID", 2)]
-    assert status["digitised"] is False and status["pages"]["separator"] == 1
-    assert api.figures() == {"coverage": (1, 1), "digitisation_cases": (0, 1), "digitisation_pages": (3, 4),
-                             "timeliness": (0, 1), "usability": (0, 1), "cataloguing_accuracy": (3, 3),
-                             "single_set_archiving": (0, 0)}
+    check_flagged(status)
+    assert status["case"]["tribunal"] == "民一庭" and status["pages"]["separator"] == 1
+    assert api.figures() == FLAGGED_FIGURES
     alerts = api.get("/alerts")
     assert alerts.status_code == 200, alerts.text
     mine = [a for a in alerts.json() if a["case_no"] == filed["case_no"]]
     assert [(a["kind"], a.get("receipt"), a.get("due")) for a in mine] == [
         ("overdue", "R-1", "2026-03-04T00:00:00+08:00"),             # Monday 2 March: by the end of Tuesday 3 March
         ("missing_documents", None, None)]
-    assert mine[0]["reasons"] == receipt["flags"] == status["missing"][1:]
+    assert mine[0]["reasons"] == status["receipts"][0]["flags"] == status["missing"][1:]
     assert mine[1]["reasons"] == status["missing"][:1]
 
 
@@ -234,22 +209,13 @@ def test_corrected_through_the_api_everything_turns_green(filed, case):
     assert merged["kind"] == "merge"
 
     final = api.status()
-    assert final["missing"] == [] and final["digitised"] is True, final["missing"]
-    assert [(d["type_code"], d["page_ids"], d["corrected"]) for d in final["documents"]] == [
-        ("COMPLAINT", claim["page_ids"] + loose["page_ids"], True), ("PARTY_ID", [holder["page_ids"][0]], True),
-        ("ACCEPT_NOTICE", [notice_page], True)]
+    check_green(final, claim, loose, holder, notice_page)
     assert len(claim["page_ids"] + loose["page_ids"]) == 2 and final["review"] == []
     receipt = final["receipts"][0]
-    assert (receipt["pages_distinct"], receipt["digitised"], receipt["flags"]) == (4, True, [])
     assert receipt["scanned_twice"] == [] and len(final["receipts"]) == 1
-    assert final["pages"]["removed"] == 1 and final["pages"]["separator"] == 2
+    assert final["pages"]["separator"] == 2
     documents = final["documents"]
-    assert api.figures() == {"coverage": (1, 1), "digitisation_cases": (1, 1), "digitisation_pages": (4, 4),
-                             "timeliness": (0, 1),                # digitised, but after its 2026-03-03 deadline
-                             "usability": (1, 1),
-                             "cataloguing_accuracy": (len(documents) - sum(d["corrected"] for d in documents),
-                                                      len(documents)),
-                             "single_set_archiving": (0, 0)}
+    assert api.figures() == green_figures(documents)
     assert [a for a in api.get("/alerts").json() if a["case_no"] == filed["case_no"]] == []
     history = api.get(f"{api.case}/corrections")
     assert history.status_code == 200, history.text
