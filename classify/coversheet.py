@@ -143,6 +143,32 @@ def receipt_pdf(case_no: str, type_code: str, type_name: str, label: str, pages:
     return buf.getvalue()
 
 
+def filing_receipt_pdf(*, code: str, court: str, kind: str, cause: str, filer: str, filer_id: str,
+                       materials: list[tuple[str, int]], at: str, case_no: str | None = None) -> bytes:
+    """The receipt a person takes from the filing kiosk (立案回执): the materials and their page counts, when, who
+    (the ID number masked), and the lookup code, also as a QR code, to follow the filing until a case number is
+    issued — laid out as the scanning desk's receipt."""
+    font = _cjk_font()
+    buf = io.BytesIO()
+    pdf = _sheet(buf, font, f"立案回执 {code}", "edossier filing receipt")
+    y = _heading(pdf, font, A4[1] - _MARGIN, f"{court} 自助立案回执".strip())
+    y = _facts(pdf, font, y - 1.3 * cm, [
+        ("查询码", "Lookup code", code),
+        ("案号", "Case No.", case_no or "待立案审查 (pending review)"),
+        ("类型 / 案由", "Kind / cause", f"{kind} {cause}".strip() or "—"),
+        ("提交人", "Filed by", f"{filer} {filer_id}"),
+        ("提交时间", "Submitted", at),
+    ] + [("材料", "Material", f"{name} {pages} 页") for name, pages in materials] + [
+        ("合计", "Total", f"{sum(n for _, n in materials)} 页"),
+    ])
+    _draw_qr(pdf, f"EDOSSIER-FILING:{code}", (A4[0] - 5 * cm) / 2, y - 5 * cm, 5 * cm)
+    _handling_note(pdf, font, y - 6.2 * cm, "凭查询码查询立案结果；纸质原件请投入材料柜",
+                   "Follow the filing with the lookup code; put the paper originals in the locker")
+    pdf.showPage()
+    pdf.save()
+    return buf.getvalue()
+
+
 def _heading(pdf: canvas.Canvas, font: str, top: float, title: str) -> float:
     """Title and a rule below it; returns the rule's height on the page."""
     pdf.setFont(font, _fit(title, font, 26, _TEXT_WIDTH))

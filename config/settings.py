@@ -200,6 +200,22 @@ class CaseSettings(_Section):
     readable_confidence: float = Field(50, ge=0, le=100)   # a page with text read below this is not usable
 
 
+class KioskSettings(_Section):
+    """The filing kiosk (诉讼服务一体机): its devices, what a person may file, and when an idle screen clears."""
+    scanner: str | None = None              # a declared device: the kiosk's feeder scanner
+    camera: str | None = None               # a declared device: its document camera
+    idcard: str | None = None               # the ID-card reader, e.g. idcard:sim:/var/spool/idcard
+    courts: list[str] = []                  # courts a person may file with (empty: dossier.court)
+    idle_s: float = Field(120, gt=0)        # no touch this long: the screen clears, the filing is set aside
+    upload_minutes: float = Field(15, gt=0)  # the phone's one-time upload link stays valid this long
+
+
+class ConsoleSettings(_Section):
+    """The operator console: how long a signed-in session lives."""
+    idle_minutes: float = Field(30, gt=0)   # unused this long, a session ends: the next page asks to sign in
+    hours: float = Field(12, gt=0)          # a session ends this long after signing in, used or not
+
+
 class Settings(_Section):
     home: Path
     queue: QueueSettings = QueueSettings()
@@ -213,6 +229,8 @@ class Settings(_Section):
     service: ServiceSettings = ServiceSettings()
     devices: DeviceSettings = DeviceSettings()
     cases: CaseSettings = CaseSettings()
+    kiosk: KioskSettings = KioskSettings()
+    console: ConsoleSettings = ConsoleSettings()
 
     @property
     def catalogue_url(self) -> str:

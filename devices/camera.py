@@ -19,6 +19,7 @@ view is captured at once, still or not.
 from __future__ import annotations
 
 import math
+import time
 from collections.abc import Iterator
 
 import cv2
@@ -35,6 +36,7 @@ MOVED_PX = 20.0          # corners this far from where a captured page lay: it w
 SEQUENCE_FPS = 10.0      # an image sequence has no frame rate of its own (FFmpeg reports its default, 25)
 TRIM_MM = 0.5            # the page's outermost edge, blurred with the desk beside it, is left out
 STALE_FRAMES = 5         # frames a live camera holds in its buffer from before the command
+PREVIEW_EVERY_S = 0.2    # a live preview shows at most five frames a second
 SNAP_FRAMES = 30         # on command, a live camera is looked at this many frames for a page in full view
 
 
@@ -45,6 +47,8 @@ class DocumentCamera:
     def __init__(self, id: str, source: int | str, page_dpi: int | None = None, still_s: float = 0.8):
         self.id, self.source, self.page_dpi, self.still_s = id, source, page_dpi, still_s
         self._video = None
+        self.preview = None            # a callable given each frame's small JPEG, for a live preview on screen
+        self._shown_at = 0.0
 
     @property
     def _live(self) -> bool:
@@ -69,6 +73,7 @@ class DocumentCamera:
         stillness = _Stillness(max(1, round(self.still_s * self._fps(video))))
         sheet = 0
         for frame in self._frames(video):
+            self._show(frame)
             corners = find_page(frame)
             if stillness.settled(corners):
                 sheet += 1
@@ -83,6 +88,18 @@ class DocumentCamera:
         if self._video is not None:
             self._video.release()
             self._video = None
+
+    def _show(self, frame: np.ndarray) -> None:
+        """At most five preview frames a second, 640 pixels wide."""
+        now = time.monotonic()
+        if self.preview is None or now - self._shown_at < PREVIEW_EVERY_S:
+            return
+        self._shown_at = now
+        scale = 640 / max(1, frame.shape[1])
+        small = cv2.resize(frame, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA) if scale < 1 else frame
+        ok, jpeg = cv2.imencode(".jpg", small, [cv2.IMWRITE_JPEG_QUALITY, 70])
+        if ok:
+            self.preview(jpeg.tobytes())
 
     def _snap(self, video: cv2.VideoCapture, dpi: int, mode: str) -> Capture:
         """The page in view now: a live camera's buffered frames are passed over first (they show the desk as it

@@ -18,7 +18,7 @@ from rich.table import Table
 from classify.identifiers import mask_text, parse_case_number
 from config.settings import SettingsError, load_settings
 from ingest import logs
-from ingest.auth import ROLES
+from ingest.auth import ROLES, USER_ROLES
 from ingest.discover import discover, files_stack, read_manifest
 from config.errors import EdossierError, ExitCode, NotFound
 from ingest.forkserver import start_early
@@ -1048,7 +1048,8 @@ def _redacted(url: str) -> str:
 @click.pass_obj
 def serve(state: State, host, port, jobs, no_workers) -> None:
     """Run the HTTP service: upload API for scanners, kiosks and other clients, case and page reads,
-    quarantine, /healthz, /metrics and the API's documentation at /docs. On the embedded default it
+    quarantine, /healthz, /metrics and the API's documentation at /docs; the filing kiosk at /kiosk and
+    the operator console at /console. On the embedded default it
     also runs the workers, so this one command is a working service.
 
     \b
@@ -1060,10 +1061,11 @@ def serve(state: State, host, port, jobs, no_workers) -> None:
         start_early()
     from ingest.checks import check_runtime
     from ingest.service import run_service
+    from kiosk.web import mount
     ctx = state.context(jobs)
     check_runtime(ctx.settings)
     run_service(ctx, host or ctx.settings.service.host, port or ctx.settings.service.port,
-                workers=not no_workers)
+                workers=not no_workers, pages=mount)
 
 
 @cli.group(epilog=EXIT_CODES_HELP)
@@ -1119,6 +1121,65 @@ def token_revoke(state: State, name: str) -> None:
     if not state.context().catalogue.revoke_token(name):
         raise NotFound(f"no active token named {name}")
     out.print(f"token {name} revoked")
+
+
+@cli.group(epilog=EXIT_CODES_HELP)
+def user() -> None:
+    """People who sign in to the console at /console: operators, filing judges, administrators.
+
+    \b
+    Example:
+      edossier user add zhang.wei --role judge --password-stdin < password.txt
+    """
+
+
+@user.command(name="add", epilog=EXIT_CODES_HELP)
+@click.argument("name")
+@click.option("--role", type=click.Choice(USER_ROLES), required=True,
+              help="operator: stacks, review, cases · judge: the filing inbox · admin: all of it.")
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input (else it is asked).")
+@click.pass_obj
+def user_add(state: State, name: str, role: str, password_stdin: bool) -> None:
+    """Add a user, or give an existing one a new password and role (their sessions end).
+
+    \b
+    Example:
+      edossier user add li.na --role operator
+    """
+    from ingest.auth import create_user
+    password = sys.stdin.readline().rstrip("\n") if password_stdin else \
+        click.prompt("password", hide_input=True, confirmation_prompt=True)
+    catalogue = state.context().catalogue
+    new = create_user(catalogue, name, role, password)
+    catalogue.end_sessions_of("console", name)
+    out.print(f"user {name} ({role}) {'added' if new else 'updated'}")
+
+
+@user.command(name="list", epilog=EXIT_CODES_HELP)
+@click.option("--json", "as_json", is_flag=True, help="JSON on stdout, for scripts.")
+@click.pass_obj
+def user_list(state: State, as_json: bool) -> None:
+    """List users (names, roles, state; never passwords).  Example: edossier user list --json"""
+    rows = state.context().catalogue.user_list()
+    if as_json:
+        out.print_json(data=rows)
+        return
+    table = Table(title=f"Users ({len(rows)})")
+    for column in ("name", "role", "created", "disabled"):
+        table.add_column(column)
+    for r in rows:
+        table.add_row(r["name"], r["role"], _when(r["created_at"]), _when(r["disabled_at"]))
+    out.print(table)
+
+
+@user.command(name="disable", epilog=EXIT_CODES_HELP)
+@click.argument("name")
+@click.pass_obj
+def user_disable(state: State, name: str) -> None:
+    """Disable a user; their sessions end at once.  Example: edossier user disable li.na"""
+    if not state.context().catalogue.disable_user(name):
+        raise NotFound(f"no active user named {name}")
+    out.print(f"user {name} disabled")
 
 
 def _when(at: float | None) -> str:

@@ -107,7 +107,8 @@ class TokenIn(BaseModel):
     role: Literal["device", "operator", "admin"]
 
 
-def create_app(ctx, *, workers: bool = True) -> FastAPI:
+def create_app(ctx, *, workers: bool = True, pages=None) -> FastAPI:
+    """The API; `pages(app, ctx)`, when given, adds the web pages (the kiosk and the console) on top of it."""
     @asynccontextmanager
     async def lifespan(app: FastAPI):
         runner = local_runner(ctx) if workers else None
@@ -122,6 +123,8 @@ def create_app(ctx, *, workers: bool = True) -> FastAPI:
                               "`Authorization: Bearer TOKEN` (see `edossier token create`).")
     _error_handlers(app)
     _routes(app, ctx)
+    if pages is not None:
+        pages(app, ctx)
     return app
 
 
@@ -496,7 +499,7 @@ def _quarantine_json(item: dict) -> dict:
             "created_at": item["created_at"]}
 
 
-def run_service(ctx, host: str, port: int, workers: bool = True) -> None:
+def run_service(ctx, host: str, port: int, workers: bool = True, pages=None) -> None:
     import uvicorn
-    uvicorn.run(create_app(ctx, workers=workers), host=host, port=port, log_level="warning",
+    uvicorn.run(create_app(ctx, workers=workers, pages=pages), host=host, port=port, log_level="warning",
                 timeout_graceful_shutdown=10)

@@ -268,6 +268,70 @@ Index("ix_entries_stack", entries.c.stack_id, entries.c.seq)
 Index("ix_quarantine_status", quarantine.c.status)
 
 
+users = Table(
+    "users", metadata,                        # people who sign in to the console
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("name", Text, nullable=False, unique=True),
+    Column("role", String(16), nullable=False),          # operator | judge | admin
+    Column("password_hash", Text, nullable=False),       # scrypt, salted (kiosk.sessions.hash_password)
+    Column("created_at", Float, nullable=False),
+    Column("disabled_at", Float),
+)
+
+web_sessions = Table(
+    "web_sessions", metadata,                 # a signed-in console user, or a person filing at a kiosk
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("secret_hash", String(64), nullable=False, unique=True),   # the cookie's secret is never stored
+    Column("kind", String(16), nullable=False),          # console | filing
+    Column("subject", Text, nullable=False),             # the user's name, or the filing's id
+    Column("role", String(16), nullable=False),
+    Column("created_at", Float, nullable=False),
+    Column("seen_at", Float, nullable=False),
+    Column("expires_at", Float, nullable=False),         # absolute; idleness ends it earlier
+    Column("ended_at", Float),
+)
+
+filings = Table(
+    "filings", metadata,                      # a filing made at a kiosk, until a filing judge decides on it
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("code", String(16), nullable=False, unique=True),         # the lookup code on the receipt
+    Column("kiosk", Text, nullable=False),
+    Column("state", String(16), nullable=False),         # draft | submitted | returned | accepted | refused | abandoned
+    Column("identity", JSON),                            # as read from the card or typed: the record, never listed
+    Column("kind", String(16)),                          # civil | enforcement
+    Column("court", Text),
+    Column("cause", Text),
+    Column("notice_accepted_at", Float),
+    Column("form", JSON),                                # fields as confirmed, each with whether OCR pre-filled it
+    Column("signature_sha256", String(64)),
+    Column("upload_hash", String(64)),                   # the phone's one-time upload link
+    Column("upload_expires_at", Float),
+    Column("case_no", Text),                             # once accepted
+    Column("stack_id", Integer),                         # the stack its pages were filed in, once accepted
+    Column("returned", Integer, nullable=False, default=0),
+    Column("decided_by", Text),
+    Column("decided_at", Float),
+    Column("reason", Text),
+    Column("created_at", Float, nullable=False),
+    Column("submitted_at", Float),
+)
+
+filing_pages = Table(
+    "filing_pages", metadata,                 # each page captured at a kiosk, stored and hashed when captured
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("filing_id", Integer, nullable=False, index=True),
+    Column("material", String(32), nullable=False),      # COMPLAINT | PARTY_ID | EVIDENCE | …: a taxonomy code
+    Column("sha256", String(64), nullable=False),
+    Column("size", Integer, nullable=False),
+    Column("position", Float, nullable=False),           # the person's order; moving a page changes only this
+    Column("source", String(16), nullable=False),        # adf | camera | phone
+    Column("provenance", JSON),
+    Column("captured_at", Float, nullable=False),
+    Column("deleted_at", Float),                         # taken out by the person: kept in the record
+    Column("text", Text),                                # read for the pre-filled form
+)
+
+
 @dataclass(frozen=True)
 class StackRow:
     id: int
@@ -1160,6 +1224,130 @@ class Catalogue:
                                   .values(revoked_at=time.time()))
         return bool(result.rowcount)
 
+    # people and their sessions --------------------------------------------------------------------------------
+    def add_user(self, name: str, role: str, password_hash: str) -> bool:
+        """A new user; False when the name is taken (the password is then set anew, and the role)."""
+        with self.writer.begin() as conn:
+            made = insert_new(conn, users, dict(name=name, role=role, password_hash=password_hash,
+                                                created_at=time.time()), ["name"])
+            if made is None:
+                conn.execute(update(users).where(users.c.name == name).values(
+                    role=role, password_hash=password_hash, disabled_at=None))
+        return made is not None
+
+    def user(self, name: str) -> dict | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(select(users).where(users.c.name == name)).mappings().first()
+        return dict(row) if row else None
+
+    def user_list(self) -> list[dict]:
+        with self.engine.connect() as conn:
+            return [dict(r) for r in conn.execute(select(users.c.name, users.c.role, users.c.created_at,
+                                                         users.c.disabled_at).order_by(users.c.name)).mappings()]
+
+    def disable_user(self, name: str) -> bool:
+        with self.writer.begin() as conn:
+            done = conn.execute(update(users).where((users.c.name == name) & users.c.disabled_at.is_(None))
+                                .values(disabled_at=time.time())).rowcount
+            conn.execute(update(web_sessions).where((web_sessions.c.kind == "console")
+                                                    & (web_sessions.c.subject == name)
+                                                    & web_sessions.c.ended_at.is_(None)).values(ended_at=time.time()))
+        return bool(done)
+
+    def add_session(self, secret: str, kind: str, subject: str, role: str, expires_at: float) -> None:
+        now = time.time()
+        with self.writer.begin() as conn:
+            conn.execute(insert(web_sessions).values(secret_hash=token_hash(secret), kind=kind, subject=subject,
+                                                     role=role, created_at=now, seen_at=now, expires_at=expires_at))
+
+    def live_session(self, secret: str, kind: str, idle_s: float) -> dict | None:
+        """The session behind a cookie if it has not ended, expired or been idle longer than `idle_s`; its
+        last-seen time moves on. An idle or expired session is ended for good."""
+        now = time.time()
+        where = (web_sessions.c.secret_hash == token_hash(secret)) & (web_sessions.c.kind == kind) \
+            & web_sessions.c.ended_at.is_(None)
+        with self.writer.begin() as conn:
+            row = conn.execute(select(web_sessions).where(where)).mappings().first()
+            if row is None:
+                return None
+            if row["expires_at"] <= now or row["seen_at"] + idle_s <= now:
+                conn.execute(update(web_sessions).where(web_sessions.c.id == row["id"]).values(ended_at=now))
+                return None
+            conn.execute(update(web_sessions).where(web_sessions.c.id == row["id"]).values(seen_at=now))
+        return dict(row)
+
+    def end_session(self, secret: str) -> None:
+        with self.writer.begin() as conn:
+            conn.execute(update(web_sessions).where((web_sessions.c.secret_hash == token_hash(secret))
+                                                    & web_sessions.c.ended_at.is_(None)).values(ended_at=time.time()))
+
+    def end_sessions_of(self, kind: str, subject: str) -> None:
+        with self.writer.begin() as conn:
+            conn.execute(update(web_sessions).where((web_sessions.c.kind == kind)
+                                                    & (web_sessions.c.subject == subject)
+                                                    & web_sessions.c.ended_at.is_(None)).values(ended_at=time.time()))
+
+    # kiosk filings ---------------------------------------------------------------------------------------------
+    def add_filing(self, code: str, kiosk: str) -> dict:
+        with self.writer.begin() as conn:
+            filing_id = conn.execute(insert(filings).values(code=code, kiosk=kiosk, state="draft", returned=0,
+                                                            created_at=time.time())
+                                     .returning(filings.c.id)).scalar()
+        return self.filing(filing_id)
+
+    def filing(self, filing_id: int) -> dict | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(select(filings).where(filings.c.id == filing_id)).mappings().first()
+        return dict(row) if row else None
+
+    def filing_by(self, **where) -> dict | None:
+        """The filing with this lookup `code` or phone-upload `upload_hash`."""
+        (column, value), = where.items()
+        with self.engine.connect() as conn:
+            row = conn.execute(select(filings).where(filings.c[column] == value)).mappings().first()
+        return dict(row) if row else None
+
+    def filings_in(self, states: Sequence[str]) -> list[dict]:
+        with self.engine.connect() as conn:
+            return [dict(r) for r in conn.execute(select(filings).where(filings.c.state.in_(list(states)))
+                                                  .order_by(filings.c.submitted_at, filings.c.id)).mappings()]
+
+    def set_filing(self, filing_id: int, *, expect: Sequence[str] | None = None, **values) -> bool:
+        """Change a filing; with `expect`, only while it is in one of those states (False otherwise)."""
+        where = filings.c.id == filing_id
+        if expect is not None:
+            where &= filings.c.state.in_(list(expect))
+        with self.writer.begin() as conn:
+            return bool(conn.execute(update(filings).where(where).values(**values)).rowcount)
+
+    def add_filing_page(self, filing_id: int, *, material: str, sha256: str, size: int, source: str,
+                        provenance: dict | None) -> dict:
+        with self.writer.begin() as conn:
+            last = conn.execute(select(func.max(filing_pages.c.position))
+                                .where(filing_pages.c.filing_id == filing_id)).scalar()
+            page_id = conn.execute(insert(filing_pages).values(
+                filing_id=filing_id, material=material, sha256=sha256, size=size, position=(last or 0) + 1,
+                source=source, provenance=provenance, captured_at=time.time()).returning(filing_pages.c.id)).scalar()
+        return self.filing_page(page_id)
+
+    def filing_page(self, page_id: int) -> dict | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(select(filing_pages).where(filing_pages.c.id == page_id)).mappings().first()
+        return dict(row) if row else None
+
+    def filing_pages_of(self, filing_id: int, deleted: bool = False) -> list[dict]:
+        """The filing's pages in the person's order (with `deleted`, those taken out as well)."""
+        where = filing_pages.c.filing_id == filing_id
+        if not deleted:
+            where &= filing_pages.c.deleted_at.is_(None)
+        with self.engine.connect() as conn:
+            return [dict(r) for r in conn.execute(select(filing_pages).where(where)
+                                                  .order_by(filing_pages.c.position, filing_pages.c.id)).mappings()]
+
+    def set_filing_page(self, page_id: int, **values) -> None:
+        with self.writer.begin() as conn:
+            conn.execute(update(filing_pages).where(filing_pages.c.id == page_id).values(**values))
+
     # figures -------------------------------------------------------------------------------------------------
     def counts(self) -> dict[str, int]:
         with self.engine.connect() as conn:
@@ -1205,6 +1393,24 @@ class Catalogue:
         with self.engine.connect() as conn:
             row = conn.execute(query).one()
         return [int(v or 0) for v in row[:-2]], float(row[-2] or 0.0), int(row[-1] or 0)
+
+    # the operator console ----------------------------------------------------------------------------------------
+    def pages_done_since(self, since: float) -> int:
+        """Pages read (status done) at or after `since`: the console's pages per minute."""
+        with self.engine.connect() as conn:
+            return conn.execute(select(func.count()).select_from(pages).where(
+                (pages.c.status == "done") & (pages.c.done_at >= since))).scalar_one()
+
+    def recent_stacks(self, limit: int = 30) -> list[StackRow]:
+        """The stacks opened last, newest first."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(stacks).order_by(stacks.c.id.desc()).limit(limit)).mappings()
+            return [_row(StackRow, r) for r in rows]
+
+    def documents_in_review(self) -> list[dict]:
+        """Every document flagged for a person to check, in a case or not routed to one, with its pages."""
+        with self.engine.connect() as conn:
+            return _documents_with_pages(conn, documents.c.review.is_(True))
 
 
 def _row(cls, row):

@@ -22,10 +22,11 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def cli(home: Path, *args: str, config: Path | None = None) -> subprocess.CompletedProcess:
+def cli(home: Path, *args: str, config: Path | None = None, input: str | None = None) -> subprocess.CompletedProcess:
+    """`edossier ARGS` on `home`; `input` is written to its standard input (a password with --password-stdin)."""
     env = {**os.environ, "EDOSSIER_HOME": str(home), **({"EDOSSIER_CONFIG": str(config)} if config else {})}
     return subprocess.run([sys.executable, "-m", "ingest", *args], capture_output=True, text=True, env=env,
-                          cwd=ROOT, timeout=120)
+                          cwd=ROOT, timeout=120, input=input)
 
 
 class Service:

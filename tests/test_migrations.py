@@ -63,10 +63,10 @@ def test_an_older_layout_is_refused_until_upgraded_and_keeps_its_data(old_catalo
     refused = _edossier(old_catalogue, "status")
     assert refused.returncode == 5 and "edossier db upgrade" in refused.stderr.replace("\n", " ")
     upgraded = _edossier(old_catalogue, "db", "upgrade")
-    assert upgraded.returncode == 0 and "from layout 0001 to 0009" in upgraded.stdout
+    assert upgraded.returncode == 0 and "from layout 0001 to 0010" in upgraded.stdout
     catalogue = Catalogue(f"sqlite:///{old_catalogue / 'catalogue.sqlite3'}")
     assert catalogue.stack_by_key("kept") is not None
     assert catalogue.take_lease("assemble:x", "a", 30) and not catalogue.take_lease("assemble:x", "b", 30)
     assert catalogue.release_lease("assemble:x", "a") is True
     again = _edossier(old_catalogue, "db", "upgrade")
-    assert again.returncode == 0 and "already at layout 0009" in again.stdout
+    assert again.returncode == 0 and "already at layout 0010" in again.stdout
