@@ -26,7 +26,7 @@ from classify.cause import known_causes
 from classify.filing_form import FIELDS, prefill
 from classify.identifiers import mask_identifier, valid_resident_id
 from config.errors import EdossierError, ExitCode
-from dossier.receipts import label
+from dossier import audit
 from ingest import cases as cases_flow
 from ingest import pipeline
 from ingest.sniff import sniff
@@ -37,14 +37,24 @@ KINDS = {"civil": "民初", "enforcement": "执"}
 MATERIALS = {"civil": ("COMPLAINT", "PARTY_ID", "EVIDENCE"),
              "enforcement": ("ENF_APPLICATION", "PARTY_ID", "ENF_BASIS", "EVIDENCE")}
 READ_FOR_FORM = {"COMPLAINT", "ENF_APPLICATION"}
+ZH_FIELDS = {"plaintiff": "原告", "plaintiff_id": "原告身份号码", "defendant": "被告", "defendant_id": "被告身份号码",
+             "claims": "诉讼请求"}
 CODE_LETTERS = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"     # no 0/O, 1/I: read aloud and typed without doubt
 OPEN = ("draft", "returned")
 DECIDED = ("accepted", "refused")
 
 
 class FilingRefused(EdossierError):
-    """What the person or the judge asked cannot be done; the message says why, in words for them."""
+    """What the person or the judge asked cannot be done; the message says why, in words for them — in Chinese
+    too (`zh`) where the person at the kiosk reads it."""
     exit_code = ExitCode.usage
+
+    def __init__(self, message: str, zh: str | None = None):
+        super().__init__(message)
+        self.zh = zh
+
+    def said(self, lang: str) -> str:
+        return self.zh if lang == "zh" and self.zh else str(self)
 
 
 # the person at the kiosk ----------------------------------------------------------------------------------------
@@ -55,10 +65,11 @@ def begin(ctx, kiosk: str) -> dict:
 def set_identity(ctx, filing_id: int, *, name: str, number: str, source: str, card: dict | None = None) -> dict:
     number = (number or "").strip().upper()
     if not (name or "").strip():
-        raise FilingRefused("enter your name as on your ID card")
+        raise FilingRefused("enter your name as on your ID card", "请输入身份证上的姓名")
     if not valid_resident_id(number):
-        raise FilingRefused(f"{mask_identifier(number) if len(number) == 18 else 'the number'} is not a valid "
-                            "18-digit ID number: check each digit")
+        shown = mask_identifier(number) if len(number) == 18 else ""
+        raise FilingRefused(f"{shown or 'the number'} is not a valid 18-digit ID number: check each digit",
+                            f"{shown or '该号码'}不是有效的18位公民身份号码，请逐位核对")
     identity = {"name": name.strip(), "number": number, "source": source} | \
         {k: card[k] for k in ("sex", "birth", "address", "valid_to") if card and card.get(k)}
     return _change(ctx, filing_id, identity=identity)
@@ -66,11 +77,11 @@ def set_identity(ctx, filing_id: int, *, name: str, number: str, source: str, ca
 
 def set_what(ctx, filing_id: int, *, kind: str, court: str, cause: str) -> dict:
     if kind not in KINDS:
-        raise FilingRefused(f"choose one of: {', '.join(KINDS)}")
+        raise FilingRefused(f"choose one of: {', '.join(KINDS)}", "请选择立案类型")
     if court not in courts(ctx):
-        raise FilingRefused(f"{court!r} is not a court this kiosk files with")
+        raise FilingRefused(f"{court!r} is not a court this kiosk files with", "请选择本机可受理的法院")
     if cause not in known_causes():
-        raise FilingRefused(f"{cause!r} is not a cause of action on the list")
+        raise FilingRefused(f"{cause!r} is not a cause of action on the list", "请从列表中选择案由")
     return _change(ctx, filing_id, kind=kind, court=court, cause=cause)
 
 
@@ -84,10 +95,10 @@ def add_page(ctx, filing_id: int, data: bytes, *, material: str, source: str, pr
     place of that page (which is taken out, and kept in the record)."""
     filing = _open(ctx, filing_id)
     if material not in MATERIALS.get(filing["kind"] or "civil", ()):
-        raise FilingRefused(f"{material} is not a material of this filing")
+        raise FilingRefused(f"{material} is not a material of this filing", "该材料类型不属于本次申请")
     media_type, seen = sniff(data[:1024])
     if media_type is None or media_type == "application/pdf" and source != "phone":
-        raise FilingRefused(f"not a picture of a page: this is {seen}")
+        raise FilingRefused(f"not a picture of a page: this is {seen}", f"不是页面图片（{seen}），请重新拍摄或上传")
     sha256, size = ctx.blobs.put_stream(io.BytesIO(data))
     page = ctx.catalogue.add_filing_page(filing_id, material=material, sha256=sha256, size=size, source=source,
                                          provenance=(provenance or {}) | {"media_type": media_type})
@@ -157,9 +168,9 @@ def submit(ctx, filing_id: int, signature_png: bytes) -> dict:
                                      ("the risk notice", filing["notice_accepted_at"]),
                                      ("the form", filing["form"]), ("pages", pages(ctx, filing_id))) if not ok]
     if missing:
-        raise FilingRefused(f"not yet done: {', '.join(missing)}")
+        raise FilingRefused(f"not yet done: {', '.join(missing)}", "尚有步骤未完成，请返回补充")
     if not _has_ink(signature_png):
-        raise FilingRefused("sign in the box before submitting")
+        raise FilingRefused("sign in the box before submitting", "请先在签名框内签名，再提交")
     sha256, _ = ctx.blobs.put_stream(io.BytesIO(signature_png))
     ctx.catalogue.set_filing(filing_id, expect=OPEN, signature_sha256=sha256, state="submitted",
                              submitted_at=time.time(), upload_hash=None, upload_expires_at=None)
@@ -171,9 +182,10 @@ def resume(ctx, code: str, number: str) -> dict:
     """A filing returned for correction, taken up again by the person with its lookup code and their ID number."""
     filing = ctx.catalogue.filing_by(code=(code or "").strip().upper())
     if filing is None or (filing["identity"] or {}).get("number") != (number or "").strip().upper():
-        raise FilingRefused("no filing with that lookup code and ID number")
+        raise FilingRefused("no filing with that lookup code and ID number", "查询码与身份号码不符，未找到该立案申请")
     if filing["state"] != "returned":
-        raise FilingRefused(f"this filing is {filing['state']}: only a filing returned for correction is taken up")
+        raise FilingRefused(f"this filing is {filing['state']}: only a filing returned for correction is taken up",
+                            "只有被退回补正的申请可以继续办理")
     ctx.catalogue.set_filing(filing["id"], form=None)
     return ctx.catalogue.filing(filing["id"])
 
@@ -190,7 +202,8 @@ def phone_link(ctx, filing_id: int) -> str:
 def phone_filing(ctx, secret: str) -> dict:
     filing = ctx.catalogue.filing_by(upload_hash=_hash(secret or ""))
     if filing is None or filing["state"] not in OPEN or (filing["upload_expires_at"] or 0) < time.time():
-        raise FilingRefused("this upload link has expired or was used: scan the new QR code at the kiosk")
+        raise FilingRefused("this upload link has expired or was used: scan the new QR code at the kiosk",
+                            "该上传链接已失效，请在一体机上重新扫描二维码")
     return filing
 
 
@@ -238,6 +251,10 @@ def accept(ctx, filing_id: int, case_text: str, judge: str) -> dict:
                                       at=filing["submitted_at"], client=actor, key=f"filing:{filing['code']}:{m}")
                 for m, n in material_counts(ctx, filing_id).items()}
     stack_id = _file_pages(ctx, filing, case_no, receipts)
+    audit.record(ctx, case_no, f"filing:{filing['code']}", "kiosk filing accepted", actor,
+                 {"filing": filing["code"], "kiosk": filing["kiosk"], "pages": len(pages(ctx, filing_id)),
+                  "submitted_at": filing["submitted_at"], "signature_sha256": filing["signature_sha256"],
+                  "corrected": [f["name"] for f in filing["form"] or [] if f.get("corrected")]})
     ctx.catalogue.set_filing(filing_id, state="accepted", case_no=case_no, stack_id=stack_id, decided_by=judge,
                              decided_at=time.time(), reason=None)
     log.info("filing %s accepted as %s by %s", filing["code"], case_no, judge)
@@ -317,21 +334,21 @@ def _waiting(ctx, filing_id: int, also: tuple[str, ...] = ()) -> dict:
 def _open(ctx, filing_id: int) -> dict:
     filing = ctx.catalogue.filing(filing_id)
     if filing is None or filing["state"] not in OPEN:
-        raise FilingRefused("this filing is closed: start a new one")
+        raise FilingRefused("this filing is closed: start a new one", "该申请已提交或已结束，请重新开始")
     return filing
 
 
 def _change(ctx, filing_id: int, **values) -> dict:
     _open(ctx, filing_id)
     if not ctx.catalogue.set_filing(filing_id, expect=OPEN, **values):
-        raise FilingRefused("this filing is closed: start a new one")
+        raise FilingRefused("this filing is closed: start a new one", "该申请已提交或已结束，请重新开始")
     return ctx.catalogue.filing(filing_id)
 
 
 def _page_of(ctx, filing_id: int, page_id: int) -> dict:
     page = ctx.catalogue.filing_page(page_id)
     if page is None or page["filing_id"] != filing_id or page["deleted_at"] is not None:
-        raise FilingRefused(f"no page {page_id} in this filing")
+        raise FilingRefused(f"no page {page_id} in this filing", "该页不属于本次申请")
     return page
 
 
@@ -362,11 +379,12 @@ def _require_form(fields: list[dict]) -> None:
     values = {f["name"]: f["value"] for f in fields}
     missing = [name for name in ("plaintiff", "defendant", "claims") if not values.get(name)]
     if missing:
-        raise FilingRefused(f"fill in: {', '.join(missing)}")
+        raise FilingRefused(f"fill in: {', '.join(missing)}", "请填写：" + "、".join(ZH_FIELDS.get(m, m) for m in missing))
     for name in ("plaintiff_id", "defendant_id"):
         number = values.get(name, "")
         if number and len(number) == 18 and number[:17].isdigit() and not valid_resident_id(number):
-            raise FilingRefused(f"{name}: {mask_identifier(number)} fails the ID checksum")
+            raise FilingRefused(f"{name}: {mask_identifier(number)} fails the ID checksum",
+                                f"{ZH_FIELDS.get(name, name)}：{mask_identifier(number)} 校验位不符")
 
 
 def _has_ink(png: bytes, least: int = 200) -> bool:

@@ -39,7 +39,7 @@ def start(ctx, filing_id: int, role: str, material: str, instead_of: int | None 
     """Begin a pass of the kiosk's `role` device ('scanner' or 'camera'); one pass per filing at a time."""
     device_id = devices(ctx).get(role)
     if device_id is None:
-        raise filings.FilingRefused(f"this kiosk has no {role}")
+        raise filings.FilingRefused(f"this kiosk has no {role}", "本机未配置该设备")
     spec = declared_devices(ctx.settings.devices)[device_id]
     with _lock:
         if (running := _passes.get(filing_id)) is not None and running.running:

@@ -21,6 +21,7 @@ from classify.identifiers import mask_identifier
 from devices.idcard import CardError, open_reader
 from ingest import filings
 from kiosk import capture, sessions
+from kiosk.i18n import translator
 from kiosk.web import NO_STORE, render
 
 STEPS = ("identity", "what", "notice", "capture", "form", "sign", "receipt")
@@ -65,7 +66,7 @@ def router(ctx) -> APIRouter:
     def enrol(request: Request, token: str = Form(...)):
         response = _go("/kiosk")
         if sessions.enrol(ctx, response, token) is None:
-            return show(request, "enrol", None, error="not a device token of this court")
+            return show(request, "enrol", None, error="not a device token of this court 不是本院的设备令牌")
         return response
 
     @pages.get("")
@@ -91,7 +92,7 @@ def router(ctx) -> APIRouter:
         try:
             filing = filings.resume(ctx, code, number)
         except filings.FilingRefused as exc:
-            return show(request, "welcome", None, idle=False, error=str(exc))
+            return show(request, "welcome", None, idle=False, error=said(request, exc))
         response = _go("/kiosk/capture")
         sessions.start_filing(ctx, response, filing["id"])
         return response
@@ -120,12 +121,11 @@ def router(ctx) -> APIRouter:
         try:
             card = reader.read(timeout_s=15)
         except CardError as exc:
-            return show(request, "identity", filing, error=str(exc), reader=True, masked=None)
+            return show(request, "identity", filing, error=said(request, exc), reader=True, masked=None)
         finally:
             reader.close()
         if card is None:
-            return show(request, "identity", filing, error="no card on the reader: place it flat, then try again",
-                        reader=True, masked=None)
+            return show(request, "identity", filing, error=_t(request)("no_card"), reader=True, masked=None)
         filings.set_identity(ctx, filing["id"], name=card.name, number=card.number, source="card",
                              card={"sex": card.sex, "birth": card.birth, "valid_to": card.valid_to})
         return _go("/kiosk/identity")
@@ -138,7 +138,7 @@ def router(ctx) -> APIRouter:
         try:
             filings.set_identity(ctx, filing["id"], name=name, number=number, source="typed")
         except filings.FilingRefused as exc:
-            return show(request, "identity", filing, error=str(exc), reader=bool(ctx.settings.kiosk.idcard),
+            return show(request, "identity", filing, error=said(request, exc), reader=bool(ctx.settings.kiosk.idcard),
                         masked=None)
         return _go("/kiosk/identity")
 
@@ -157,7 +157,7 @@ def router(ctx) -> APIRouter:
         try:
             filings.set_what(ctx, filing["id"], kind=kind, court=court, cause=cause)
         except filings.FilingRefused as exc:
-            return show(request, "what", filing, error=str(exc), courts=filings.courts(ctx), causes=known_causes(),
+            return show(request, "what", filing, error=said(request, exc), courts=filings.courts(ctx), causes=known_causes(),
                         kinds=filings.KINDS)
         return _go("/kiosk/notice")
 
@@ -173,7 +173,7 @@ def router(ctx) -> APIRouter:
         if away:
             return away
         if accepted != "yes":
-            return show(request, "notice", filing, notice=NOTICE, error="read the notice and tick the box to go on")
+            return show(request, "notice", filing, notice=NOTICE, error=_t(request)("tick_notice"))
         filings.accept_notice(ctx, filing["id"])
         return _go("/kiosk/capture")
 
@@ -207,7 +207,7 @@ def router(ctx) -> APIRouter:
         try:
             current = capture.start(ctx, filing["id"], role, material, instead_of)
         except filings.FilingRefused as exc:
-            return JSONResponse({"error": str(exc)}, status_code=409)
+            return JSONResponse({"error": said(request, exc)}, status_code=409)
         return JSONResponse({"device": current.device, "running": current.running})
 
     @pages.get("/capture-state")
@@ -256,7 +256,7 @@ def router(ctx) -> APIRouter:
         try:
             filing = filings.phone_filing(ctx, secret)
         except filings.FilingRefused as exc:
-            return render(request, "kiosk/upload.html", status=410, error=str(exc), filing=None, materials=())
+            return render(request, "kiosk/upload.html", status=410, error=said(request, exc), filing=None, materials=())
         return render(request, "kiosk/upload.html", error=None, filing=filing, secret=secret, uploaded=None,
                       materials=filings.MATERIALS[filing["kind"]])
 
@@ -271,7 +271,7 @@ def router(ctx) -> APIRouter:
             if done:
                 filings.phone_done(ctx, secret)
         except filings.FilingRefused as exc:
-            return render(request, "kiosk/upload.html", status=422, error=str(exc), filing=None, materials=())
+            return render(request, "kiosk/upload.html", status=422, error=said(request, exc), filing=None, materials=())
         return render(request, "kiosk/upload.html", error=None, filing=None if done else filing, secret=secret,
                       uploaded=len(files), finished=bool(done), materials=filings.MATERIALS[filing["kind"]])
 
@@ -291,7 +291,7 @@ def router(ctx) -> APIRouter:
             filings.save_form(ctx, filing["id"], values)
         except filings.FilingRefused as exc:
             fields = [f | {"value": values.get(f["name"], f["value"])} for f in filings.read_form(ctx, filing["id"])]
-            return show(request, "form", filing, fields=fields, error=str(exc))
+            return show(request, "form", filing, fields=fields, error=said(request, exc))
         return _go("/kiosk/sign")
 
     # 6. confirm and sign ------------------------------------------------------------------------------------
@@ -311,7 +311,7 @@ def router(ctx) -> APIRouter:
             filings.submit(ctx, filing["id"], png)
         except (ValueError, filings.FilingRefused) as exc:
             return show(request, "sign", filing, counts=filings.material_counts(ctx, filing["id"]),
-                        fields=filing["form"], masked=_masked_identity(filing), error=str(exc))
+                        fields=filing["form"], masked=_masked_identity(filing), error=said(request, exc))
         return _go("/kiosk/receipt")
 
     # 7. receipt ---------------------------------------------------------------------------------------------
@@ -330,6 +330,15 @@ def router(ctx) -> APIRouter:
                         headers=NO_STORE | {"Content-Disposition": f'inline; filename="{filing["code"]}.pdf"'})
 
     return pages
+
+
+def said(request: Request, exc: Exception) -> str:
+    lang = request.cookies.get("edossier_lang", "zh")
+    return exc.said(lang) if isinstance(exc, filings.FilingRefused) else str(exc)
+
+
+def _t(request: Request):
+    return translator(request.cookies.get("edossier_lang", "zh"))
 
 
 def _first_todo(ctx, filing: dict) -> str:

@@ -55,7 +55,8 @@ def _handlers(app: FastAPI) -> None:
     @app.exception_handler(FilingRefused)
     async def refused(request: Request, exc: FilingRefused):
         where = "console/forbidden.html" if request.url.path.startswith("/console") else "kiosk/refused.html"
-        return render(request, where, status=422, reason=str(exc), filing=None, idle_s=120)
+        lang = request.cookies.get("edossier_lang", "zh")
+        return render(request, where, status=422, reason=exc.said(lang), filing=None, idle_s=120)
 
     @app.exception_handler(KioskNotEnrolled)
     async def not_enrolled(request: Request, _exc: KioskNotEnrolled):

@@ -64,6 +64,7 @@ def paper(tmp_path_factory):
     footage = page_sequence(folder / "camera", lay_and_hold(rest_pose(2)), page=DeskPage(bgr, card.text, "身份证"),
                             seed=2)
     return {"sheets": sheets, "camera": footage.pattern, "evidence": page_png(evidence),
+            "complaint_png": page_png(complaint.pages[0]),
             "complaint_text": "\n".join(line.text for line in complaint.pages[0].lines)}
 
 
@@ -145,7 +146,7 @@ def test_a_kiosk_filing_accepted_by_a_judge_lands_every_page_in_the_case_in_bind
     shot(page, "kiosk-2-what")
     page.click("#next")
     page.click("#next")                                    # not accepted: refused, says why
-    assert "tick" in page.text_content("#error")
+    assert "勾选" in page.text_content("#error")
     page.check("#accept-notice")
     shot(page, "kiosk-3-notice")
     page.click("#next")
@@ -194,7 +195,7 @@ def test_a_kiosk_filing_accepted_by_a_judge_lands_every_page_in_the_case_in_bind
 
     # 6. sign on the canvas: an empty signature is refused
     page.click("#submit")
-    assert "sign" in page.text_content("#error")
+    assert "签名" in page.text_content("#error")
     page.locator("#signature").scroll_into_view_if_needed()
     box = page.locator("#signature").bounding_box()
     page.mouse.move(box["x"] + 100, box["y"] + 150)
@@ -277,3 +278,131 @@ def wait_for_dossier(url: str, token: str, case_no: str, pages: int, limit: floa
 def pdf_text(data: bytes) -> str:
     from pypdf import PdfReader
     return "".join(p.extract_text() for p in PdfReader(io.BytesIO(data)).pages)
+
+
+def test_a_filing_returned_once_is_corrected_and_sent_again_and_only_a_judge_decides(kiosk, browser, paper):
+    from devices.idcard import synthetic_card
+    url, card = kiosk["url"], synthetic_card(11)
+    page = enrolled(browser, url, kiosk["tokens"]["kiosk-1"])
+    page.click("#lang-en")                                  # English is selectable
+    assert page.text_content("#start").strip() == "Start filing"
+    page.click("#start")
+    page.fill("input[name=name]", card["name"])
+    page.fill("input[name=number]", card["number"][:17] + ("0" if card["number"][17] != "0" else "1"))
+    page.click("#confirm-identity")
+    assert "not a valid" in page.text_content("#error")     # the ID checksum is checked
+    page.fill("input[name=name]", card["name"])
+    page.fill("input[name=number]", card["number"])
+    page.click("#confirm-identity")
+    page.click("#next")
+    choose_and_accept(page)
+    page.click("#use-phone")
+    phone_upload(browser, page.get_attribute("#phone-link", "data-link"), "COMPLAINT", paper["complaint_png"])
+    page.wait_for_function("() => document.querySelectorAll('#pages li').length === 1", timeout=10_000)
+    page.click("#back-to-capture")
+    page.click("#next")
+    page.fill("#field-defendant", page.input_value("#field-defendant") or "江源博远电子有限公司")
+    page.click("#next")
+    sign(page)
+    code = page.text_content("#lookup-code").strip()
+    page.click("#finish")
+
+    judge = browser.new_context().new_page()
+    sign_in(judge, url, "judge.wang", "judge-password-1", "/console/filings")
+    judge.click(f"#open-{code}")
+    judge.fill("#return-reason", "请补充被告的身份证明材料")
+    judge.click("#return")
+    assert "returned" in judge.text_content(".flash")
+
+    # the person comes back with the lookup code and their ID number, sees why, adds the page, sends it again
+    page.goto(f"{url}/kiosk")
+    page.fill("input[name=code]", code)
+    page.fill("input[name=number]", card["number"])
+    page.click("#resume")
+    assert "身份证明" in page.text_content("#returned-reason")
+    page.click("#material-PARTY_ID")
+    page.click("#use-phone")
+    phone_upload(browser, page.get_attribute("#phone-link", "data-link"), "PARTY_ID", paper["evidence"])
+    page.wait_for_function("() => document.querySelectorAll('#pages li').length === 2", timeout=10_000)
+    page.click("#back-to-capture")
+    page.click("#next")
+    page.click("#next")
+    sign(page)
+    assert page.text_content("#lookup-code").strip() == code
+
+    # returned once: it is not offered again, and the server refuses it; an operator may not decide at all
+    judge.goto(f"{url}/console/filings")
+    judge.click(f"#open-{code}")
+    assert judge.locator("#return").count() == 0
+    filing_id = judge.url.rstrip("/").split("/")[-1]
+    again = judge.request.post(f"{url}/console/filings/{filing_id}/return", form={"reason": "again"})
+    assert again.status == 422 and "once only" in again.text()
+    clerk = browser.new_context().new_page()
+    sign_in(clerk, url, "clerk.li", "clerk-password-1", "/console")
+    refused = clerk.request.post(f"{url}/console/filings/{filing_id}/accept", form={"case_no": CASE_NO})
+    assert refused.status == 403
+    clerk.goto(f"{url}/console/filings")
+    assert clerk.locator("#forbidden").count() == 1
+    judge.fill("#refuse-reason", "不属于本院管辖")
+    judge.click("#refuse")
+    assert "refused" in judge.text_content(".flash")
+    decided = judge.text_content("#decided")
+    assert code in decided and "不属于本院管辖" in decided
+
+
+def test_an_idle_kiosk_clears_the_screen_and_keeps_nothing_of_the_person(tmp_path, browser):
+    home, config = tmp_path / "home", tmp_path / "settings.yaml"
+    config.write_text("kiosk:\n  idle_s: 3\n", encoding="utf-8")
+    token = cli(home, "token", "create", "kiosk-9", "--role", "device", config=config).stdout.strip()
+    service = Service(home, config).start()
+    try:
+        page = enrolled(browser, service.url, token)
+        page.click("#start")
+        page.fill("input[name=name]", "宋思远")
+        page.wait_for_url("**/kiosk?idle=1", timeout=15_000)
+        assert page.locator("#idle").count() == 1 and "宋思远" not in page.content()
+        page.go_back()
+        assert "宋思远" not in page.content()
+        reply = page.request.get(f"{service.url}/kiosk/identity", max_redirects=0)
+        assert reply.status == 303 and reply.headers["location"].endswith("/kiosk?idle=1")
+        assert "no-store" in reply.headers["cache-control"]
+    finally:
+        service.stop()
+
+
+def enrolled(browser, url: str, token: str):
+    page = browser.new_context(viewport={"width": 1920, "height": 1080}).new_page()
+    page.goto(f"{url}/kiosk/enrol")
+    page.fill("input[name=token]", token)
+    page.click("#enrol")
+    return page
+
+
+def choose_and_accept(page) -> None:
+    page.check("#kind-civil")
+    page.select_option("#court", COURT)
+    page.select_option("#cause", "买卖合同纠纷")
+    page.click("#next")
+    page.check("#accept-notice")
+    page.click("#next")
+
+
+def phone_upload(browser, link: str, material: str, png: bytes) -> None:
+    phone = browser.new_context(viewport={"width": 412, "height": 915}).new_page()
+    phone.goto(link)
+    phone.select_option("select[name=material]", material)
+    phone.set_input_files("#files", files=[{"name": "page.png", "mimeType": "image/png", "buffer": png}])
+    phone.click("#send")
+    phone.click("#done")
+    phone.context.close()
+
+
+def sign(page) -> None:
+    page.locator("#signature").scroll_into_view_if_needed()
+    box = page.locator("#signature").bounding_box()
+    page.mouse.move(box["x"] + 100, box["y"] + 150)
+    page.mouse.down()
+    for step in range(30):
+        page.mouse.move(box["x"] + 100 + step * 25, box["y"] + 150 + (step % 5) * 20)
+    page.mouse.up()
+    page.click("#submit")
