@@ -53,9 +53,13 @@ def _type(state: Applied, detail: dict, taxonomy: Taxonomy, actor: str) -> None:
     if draft is None:
         return
     found = taxonomy.get(detail["type_code"])
+    confirmed = found.code == draft["type_code"] and not draft.get("corrected")
     draft.update(type_code=found.code, title=found.name.split("/")[0], volume=found.volume, confidence=1.0,
                  review=False)
-    _mark(draft, actor)
+    if confirmed:        # the type filed automatically, confirmed by a person: right, not corrected
+        draft.update(reason=f"type confirmed by {actor}")
+    else:
+        _mark(draft, actor)
 
 
 def _split(state: Applied, detail: dict, taxonomy: Taxonomy, actor: str) -> None:

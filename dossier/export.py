@@ -98,7 +98,7 @@ def export_case(ctx, case_no: str, out: Path, archive: ArchiveNote | None = None
     documents = ctx.catalogue.documents_of_case(case_no)
     pages = ctx.catalogue.pages_by_id(pid for doc in documents for pid in doc["page_ids"])
     out.mkdir(parents=True, exist_ok=True)
-    bound = _volumes_in_order(documents, taxonomy, family)
+    bound = volumes_in_order(documents, taxonomy, family)
     if archive is not None:
         archive = replace(archive, volume_pages=tuple((volume, _numbered_pages(ordered, taxonomy))
                                                       for volume, ordered in bound))
@@ -124,7 +124,7 @@ def family_of(case_no: str, taxonomy: Taxonomy) -> str:
     return taxonomy.family_of_case_type(number.type_code if number else "")
 
 
-def _volumes_in_order(documents: list[dict], taxonomy: Taxonomy, family: str) -> list[tuple[str, list[dict]]]:
+def volumes_in_order(documents: list[dict], taxonomy: Taxonomy, family: str) -> list[tuple[str, list[dict]]]:
     """(volume, its documents in binding order) for each volume the case has documents in, ZJ first."""
     return [(volume, ordered) for volume in ("ZJ", "FJ")
             if (ordered := _binding_order([d for d in documents if d["volume"] == volume], taxonomy, family, volume))]
@@ -171,17 +171,17 @@ def _entry(document: dict, pages: dict, taxonomy: Taxonomy, files: dict[str, Pat
     return DocumentEntry(
         title=document["title"], type_code=code, type_name=taxonomy.get(code).name if known else "未识别材料",
         page_pdfs=tuple(files[pages[pid]["pdf_key"]] for pid in document["page_ids"]),
-        numbered=_numbered(code, taxonomy), review=bool(document["review"]))
+        numbered=numbered(code, taxonomy), review=bool(document["review"]))
 
 
-def _numbered(code: str, taxonomy: Taxonomy) -> bool:
+def numbered(code: str, taxonomy: Taxonomy) -> bool:
     """Whether a document of this type gets archival page numbers (an unknown type does)."""
     return taxonomy.get(code).numbered if code in taxonomy.codes else True
 
 
 def _numbered_pages(documents: list[dict], taxonomy: Taxonomy) -> int:
     """The archival pages of a volume of these documents, as its cover and remarks sheet count them."""
-    return sum(len(d["page_ids"]) for d in documents if _numbered(d["type_code"], taxonomy))
+    return sum(len(d["page_ids"]) for d in documents if numbered(d["type_code"], taxonomy))
 
 
 def build_manifest(ctx, case_no, family, volumes, pages, taxonomy) -> dict:

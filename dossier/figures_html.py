@@ -40,10 +40,10 @@ def render(data: dict, title: str) -> str:
     head = (f"<h1>{escape(title)}</h1><p>period {escape(str(period['from'] or 'start'))} to "
             f"{escape(str(period['to']))}" + (f", tribunal {escape(data['tribunal'])}" if data["tribunal"] else "")
             + f" · {data['court']['cases']} cases</p>")
-    parts = [head, "<h2>Court-wide</h2>", _cards(data["court"]["figures"]),
+    parts = [head, "<h2>Court-wide</h2>", figure_cards(data["court"]["figures"]),
              "<h2>Per tribunal</h2>", _tribunal_table(data["tribunals"]),
-             '<div class="charts">', *(_tribunal_chart(data["tribunals"], name) for name in FIGURES), "</div>",
-             "<h2>Weekly trend (cases by the week they were opened)</h2>", _trend_chart(data["weeks"]),
+             '<div class="charts">', *(tribunal_chart(data["tribunals"], name) for name in FIGURES), "</div>",
+             "<h2>Weekly trend (cases by the week they were opened)</h2>", trend_chart(data["weeks"]),
              "<h2>Cases</h2>", _case_table(data["cases"])]
     return ("<!DOCTYPE html><html lang=\"zh-CN\"><head><meta charset=\"utf-8\">"
             f"<title>{escape(title)}</title><style>{STYLE}</style></head><body>" + "".join(parts)
@@ -61,7 +61,7 @@ def _figure(path: str, ratio: dict, tag: str = "span", cls: str = "value") -> st
             f"{percent(ratio['value'])}</{tag}>")
 
 
-def _cards(figures: dict) -> str:
+def figure_cards(figures: dict) -> str:
     cards = []
     for name in FIGURES:
         title, definition = DEFINITIONS[name]
@@ -89,7 +89,7 @@ def _figure_table(table_id: str, leading: tuple[str, ...], rows: list[tuple[str,
             "</table>")
 
 
-def _tribunal_chart(tribunals: list[dict], name: str) -> str:
+def tribunal_chart(tribunals: list[dict], name: str) -> str:
     """One bar per tribunal for a figure, 0–100 %."""
     width = max(1, len(tribunals)) * (BAR_W + BAR_GAP) + 40
     bars = []
@@ -108,7 +108,7 @@ def _tribunal_chart(tribunals: list[dict], name: str) -> str:
             f'width="{width}" height="{CHART_H + 30}" role="img">{axis}{"".join(bars)}</svg></figure>')
 
 
-def _trend_chart(weeks: list[dict]) -> str:
+def trend_chart(weeks: list[dict]) -> str:
     """Per week: coverage, digitisation (cases) and timeliness as lines, 0–100 %."""
     shown = ("coverage", "digitisation_cases", "timeliness")
     colours = {"coverage": "#3b7dd8", "digitisation_cases": "#2a9d55", "timeliness": "#d8832b"}

@@ -28,7 +28,7 @@ def when(ctx, at: float | None) -> str:
 # dashboard ---------------------------------------------------------------------------------------------------------
 def live(ctx) -> dict:
     """The figures that move: throughput, queues, workers, what waits for a person."""
-    within, total, count = ctx.catalogue.latency_histogram(LATENCY_BUCKETS)
+    _, total, count = ctx.catalogue.latency_histogram(LATENCY_BUCKETS)
     queues, workers, trouble = _queue_state(ctx)
     return {"per_minute": ctx.catalogue.pages_done_since(time.time() - RATE_WINDOW_S) / (RATE_WINDOW_S / 60),
             "queues": queues, "workers": workers, "queue_trouble": trouble, "counts": ctx.catalogue.counts(),
@@ -44,21 +44,19 @@ def _queue_state(ctx) -> tuple[dict | None, int | None, str]:
 
 
 def dashboard(ctx) -> dict:
-    alerts = reports.alerts(ctx)
-    for alert in alerts:
-        alert["reasons"] = [mask_text(r) for r in alert["reasons"]]
-    return {"live": live(ctx), "alerts": alerts, "figures": figures(ctx)}
+    """The live figures, the cases to act on (their reasons masked by the page) and the court's figures."""
+    return {"live": live(ctx), "alerts": reports.alerts(ctx), "figures": figures(ctx)}
 
 
 def figures(ctx) -> dict:
     """The court's figures court-wide with the report's own cards and charts (dossier.figures_html)."""
     from dossier.figures import FIGURES
-    from dossier.figures_html import _cards, _trend_chart, _tribunal_chart
+    from dossier.figures_html import figure_cards, trend_chart, tribunal_chart
     data = reports.court_report(ctx)
     return {"period": data["period"], "cases": data["court"]["cases"], "court": data["court"]["figures"],
-            "cards": Markup(_cards(data["court"]["figures"])),
-            "charts": [Markup(_tribunal_chart(data["tribunals"], name)) for name in FIGURES],
-            "trend": Markup(_trend_chart(data["weeks"]))}
+            "cards": Markup(figure_cards(data["court"]["figures"])),
+            "charts": [Markup(tribunal_chart(data["tribunals"], name)) for name in FIGURES],
+            "trend": Markup(trend_chart(data["weeks"]))}
 
 
 # stacks and quarantine -----------------------------------------------------------------------------------------------
@@ -154,8 +152,8 @@ def cases(ctx) -> list[dict]:
     rows = []
     for row in reports.overall_status(ctx)["cases"]:
         held = ctx.catalogue.case(row["case_no"])
-        rows.append(row | {"opened": bool(held and held["opened_at"]), "digitised_case": bool(held and held["digitised"]),
-                           "alerts": flagged.get(row["case_no"], 0)})
+        rows.append(row | {"opened": bool(held and held["opened_at"]),
+                           "digitised_case": bool(held and held["digitised"]), "alerts": flagged.get(row["case_no"], 0)})
     return rows
 
 
@@ -176,16 +174,16 @@ def contents(ctx, family: str, documents: list[dict]) -> list[dict]:
     """The dossier as it will be bound: per volume its documents in binding order (dossier.export), with the
     archival page numbers binding gives them (dossier.assemble.place_documents)."""
     from dossier.assemble import place_documents
-    from dossier.export import _numbered, _volumes_in_order
+    from dossier.export import numbered, volumes_in_order
     from dossier.model import VOLUME_NAMES, DocumentEntry
     taxonomy = rules(ctx.settings.cases).taxonomy
     pictured = {pid for pid, row in ctx.catalogue.pages_by_id(p for d in documents for p in d["page_ids"]).items()
                 if row["pdf_key"]}
     bound = []
-    for volume, ordered in _volumes_in_order(documents, taxonomy, family):
+    for volume, ordered in volumes_in_order(documents, taxonomy, family):
         entries = [DocumentEntry(d["title"], d["type_code"], _type_name(taxonomy, d["type_code"]),
                                  tuple(Path(str(p)) for p in d["page_ids"]),       # placing counts pages only
-                                 numbered=_numbered(d["type_code"], taxonomy)) for d in ordered]
+                                 numbered=numbered(d["type_code"], taxonomy)) for d in ordered]
         placed = place_documents(entries, first_pdf_index=0)
         bound.append({"volume": volume, "name": VOLUME_NAMES[volume],
                       "documents": [_bound_document(d, p, taxonomy, pictured) for d, p in zip(ordered, placed)]})

@@ -9,7 +9,7 @@ from fastapi.responses import RedirectResponse, Response
 from classify.identifiers import mask_identifier
 from ingest import filings
 from kiosk import sessions
-from kiosk.kiosk_pages import _thumbnail
+from kiosk.kiosk_pages import thumbnail_jpeg
 from kiosk.web import NO_STORE, render
 
 
@@ -37,7 +37,14 @@ def router(ctx) -> APIRouter:
         page = ctx.catalogue.filing_page(page_id)
         if page is None:
             return Response(status_code=404)
-        return Response(_thumbnail(ctx.blobs.get_bytes(page["sha256"])), media_type="image/jpeg", headers=NO_STORE)
+        return Response(thumbnail_jpeg(ctx.blobs.get_bytes(page["sha256"])), media_type="image/jpeg", headers=NO_STORE)
+
+    @pages.get("/{filing_id}/signature.png")
+    def signature(filing_id: int, user: sessions.User = Depends(signed_in)):
+        filing = _filing(ctx, filing_id)
+        if not filing["signature_sha256"]:
+            return Response(status_code=404)
+        return Response(ctx.blobs.get_bytes(filing["signature_sha256"]), media_type="image/png", headers=NO_STORE)
 
     @pages.post("/{filing_id}/{decision}")
     def decide(request: Request, filing_id: int, decision: str, case_no: str = Form(""), reason: str = Form(""),

@@ -236,7 +236,7 @@ def router(ctx) -> APIRouter:
         page = ctx.catalogue.filing_page(page_id)
         if filing is None or page is None or page["filing_id"] != filing["id"]:
             return Response(status_code=404, headers=NO_STORE)
-        return Response(_thumbnail(ctx.blobs.get_bytes(page["sha256"])), media_type="image/jpeg", headers=NO_STORE)
+        return Response(thumbnail_jpeg(ctx.blobs.get_bytes(page["sha256"])), media_type="image/jpeg", headers=NO_STORE)
 
     @pages.post("/pages/{page_id}/{action}")
     def page_action(request: Request, page_id: int, action: str):
@@ -358,7 +358,7 @@ def _masked_identity(filing: dict | None) -> dict | None:
     return {"name": identity["name"], "number": mask_identifier(identity["number"]), "source": identity["source"]}
 
 
-def _thumbnail(data: bytes) -> bytes:
+def thumbnail_jpeg(data: bytes) -> bytes:
     with Image.open(io.BytesIO(data)) as image:
         image.thumbnail((360, 360))
         out = io.BytesIO()

@@ -45,7 +45,7 @@ class User:
 
     def require(self, right: str) -> "User":
         if not may(self.role, right):
-            raise Forbidden(f"a {self.role} may not do this")
+            raise Forbidden(f"the {self.role} role may not do this")
         return self
 
     def can(self, right: str) -> bool:

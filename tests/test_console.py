@@ -4,9 +4,10 @@ its own papers, a notice and a summons of another case (each prints the other ca
 and a damaged scan whose file name carries an ID number. An operator signs in and reads the dashboard, the stacks,
 the quarantine (masked) and retries; works the review queue with its keyboard shortcuts — accepts one document,
 retypes the other — and the dossier, the API's case status and the court's cataloguing figure change with it; the
-case view shows the contents as bound, the receipt, the corrections and the audit trail. Roles hold on the server:
-a device token opens nothing, a judge may read but neither correct nor retry. An idle session sends the browser
-to sign in again. A screenshot of each view goes to tests/output/screenshots/console-<view>.png."""
+case view shows the contents as bound, the receipt, the corrections and the audit trail; reordering, splitting,
+merging and moving pages work from the review page too. Roles hold on the server: a device token opens nothing, a
+judge may read but neither correct nor retry, an operator may not decide a filing. An idle session sends the
+browser to sign in again. A screenshot of each view goes to tests/output/screenshots/console-<view>.png."""
 from __future__ import annotations
 
 import random
@@ -62,21 +63,29 @@ def _service(base: Path, settings: str) -> tuple[Service, dict]:
 def court(tmp_path_factory, paper):
     svc, tokens = _service(tmp_path_factory.mktemp("console"), "dossier:\n  rebuild_every_s: 1\n")
     api = httpx.Client(base_url=f"{svc.url}/api/v1", timeout=60)
+    try:
+        _open_cases(api, auth(tokens["operator"]), paper)
+        stack = _upload(api, tokens["device"], paper)
+        yield {"svc": svc, "url": svc.url, "tokens": tokens, "api": api, "stack": stack, **paper}
+    finally:
+        api.close()
+        svc.stop()
+
+
+def _open_cases(api: httpx.Client, operator: dict, paper: dict) -> None:
+    """Both cases opened by the case-management system (ours with a party's ID number), ours at PRETRIAL — it
+    lacks the notice to respond — with its statement of claim registered on a receipt."""
     for number, parties in ((paper["case_no"], ["徐秀英", f"邵红刚 {ID_NUMBER}"]), (paper["other"], [])):
-        made = api.post("/cases", json={"case_no": number, "tribunal": "民一庭", "parties": parties},
-                        headers=auth(tokens["operator"]))
+        made = api.post("/cases", json={"case_no": number, "tribunal": "民一庭", "parties": parties}, headers=operator)
         assert made.status_code == 201, made.text
     case = f"/cases/{quote(paper['case_no'])}"
-    api.post(f"{case}/receipts", json={"type": "COMPLAINT", "pages": 2, "from": "原告徐秀英"}, headers=auth(tokens["operator"]))
-    api.post(f"{case}/events", json={"stage": "PRETRIAL"}, headers=auth(tokens["operator"]))   # lacks a notice to respond
-    stack = _upload(api, tokens["device"], paper)
-    yield {"svc": svc, "url": svc.url, "tokens": tokens, "api": api, "stack": stack, **paper}
-    api.close()
-    svc.stop()
+    api.post(f"{case}/receipts", json={"type": "COMPLAINT", "pages": 2, "from": "原告徐秀英"}, headers=operator)
+    api.post(f"{case}/events", json={"stage": "PRETRIAL"}, headers=operator)
 
 
 def _upload(api: httpx.Client, device: str, paper: dict) -> int:
-    stack = api.post("/stacks", json={"case_no": paper["case_no"], "device": "desk-scanner"}, headers=auth(device)).json()
+    stack = api.post("/stacks", json={"case_no": paper["case_no"], "device": "desk-scanner"},
+                     headers=auth(device)).json()
     damaged = paper["files"][0][: len(paper["files"][0]) // 3]
     named = [(f"p{n}.png", data) for n, data in enumerate(paper["files"])] + [(f"身份证{ID_NUMBER}.png", damaged)]
     for seq, (name, data) in enumerate(named):
@@ -135,7 +144,8 @@ def test_the_dashboard_shows_queues_workers_and_the_courts_figures(court, chromi
     page = sign_in(chromium, court["url"], "li.na")
     assert page.url == f"{court['url']}/console"
     assert page.text_content("h1") == "Dashboard 总览"
-    queues = page.eval_on_selector_all("#queues tr[data-queue]", "rows => rows.map(r => [r.dataset.queue, +r.cells[1].textContent])")
+    queues = page.eval_on_selector_all("#queues tr[data-queue]",
+                                       "rows => rows.map(r => [r.dataset.queue, +r.cells[1].textContent])")
     assert dict(queues) == httpx.get(f"{court['url']}/healthz").json()["queues"]       # settled: every queue empty
     assert int(page.text_content("#workers")) >= 1
     assert float(page.text_content("#per-minute")) == pytest.approx(len(court["files"]) / 10)
@@ -143,7 +153,8 @@ def test_the_dashboard_shows_queues_workers_and_the_courts_figures(court, chromi
     alert = page.locator(f"#alerts tr[data-case='{court['case_no']}']")
     assert "stage PRETRIAL" in alert.text_content() and "应诉通知书" in alert.text_content()
     assert alert.locator("a").get_attribute("href") == f"/console/cases/{quote(court['case_no'], safe='')}"
-    shown = page.eval_on_selector_all("[data-figure^='court.']", "els => els.map(e => [e.dataset.figure, e.dataset.value])")
+    shown = page.eval_on_selector_all("[data-figure^='court.']",
+                                      "els => els.map(e => [e.dataset.figure, e.dataset.value])")
     expected = figures(court["api"], court["tokens"]["operator"])
     assert {key: float(value) if value else None for key, value in shown} == \
         {f"court.{name}": value for name, (_, _, value) in expected.items()}
@@ -201,17 +212,17 @@ def test_a_review_correction_changes_the_dossier_and_the_cataloguing_figure(cour
     assert page.get_attribute("#suggested-type", "data-type") == "SUMMONS"
     page.keyboard.press("t")
     assert page.evaluate("document.activeElement.id") == "type"
-    page.select_option("#type", "EVIDENCE")                               # another case's summons, handed in as evidence
+    page.select_option("#type", "EVIDENCE")                      # another case's summons, handed in as evidence
     with page.expect_navigation(timeout=WAIT_MS):
         page.click("#retype")
     assert page.url.startswith(f"{court['url']}/console/review?") and page.is_visible("#review-empty")
 
     status = api.get(f"/cases/{quote(court['case_no'])}", headers=auth(operator)).json()
     assert [(d["type_code"], d["review"], d["corrected"]) for d in status["documents"]] == [
-        ("COMPLAINT", False, False), ("PARTY_ID", False, False), ("ACCEPT_NOTICE", False, True),
-        ("EVIDENCE", False, True)]
+        ("COMPLAINT", False, False), ("PARTY_ID", False, False), ("ACCEPT_NOTICE", False, False),
+        ("EVIDENCE", False, True)]                               # confirmed is not corrected; retyped is
     after = figures(api, operator)["cataloguing_accuracy"]
-    assert (before[:2], after[:2]) == ((4, 4), (2, 4))
+    assert (before[:2], after[:2]) == ((4, 4), (3, 4))
     page.goto(f"{court['url']}/console")
     assert float(page.get_attribute("[data-figure='court.cataloguing_accuracy']", "data-value")) == after[2]
     page.goto(f"{court['url']}/console/cases/{quote(court['case_no'])}")
@@ -266,14 +277,66 @@ def test_roles_hold_on_the_server(court, chromium):
     made = court["api"].get(f"{case}/corrections", headers=auth(tokens["operator"])).json()
     for path in (f"/console/review/{first}/accept", "/console/quarantine/1/retry"):
         answer = judge.post(path, data={"case_no": court["other"]})
-        assert answer.status_code == 403 and "a judge may not do this" in answer.text, path
+        assert answer.status_code == 403 and "the judge role may not do this" in answer.text, path
     assert judge.get("/console/review").status_code == 403
     assert court["api"].get(f"{case}/corrections", headers=auth(tokens["operator"])).json() == made
+    operator = _session(url, "li.na")
+    decided = operator.post("/console/filings/1/accept", data={"case_no": court["other"]})   # a filing judge's
+    assert decided.status_code == 403 and "may not do this" in decided.text
+    operator.close()
     page = sign_in(chromium, url, "wang.fa", "/console/review")
-    assert page.text_content("#forbidden") == "a judge may not do this"
+    assert page.text_content("#forbidden") == "the judge role may not do this"
     shot(page, "forbidden")
     page.close()
     judge.close()
+
+
+def _documents(court: dict, case_no: str) -> list[dict]:
+    status = court["api"].get(f"/cases/{quote(case_no)}", headers=auth(court["tokens"]["operator"])).json()
+    return status["documents"]
+
+
+def _on_review_page(page, court: dict, document: dict) -> None:
+    """The review page of a document (by id: a document filed again may get a new one)."""
+    page.goto(f"{court['url']}/console/review/{document['id']}")
+    assert page.url.endswith(f"/console/review/{document['id']}")
+
+
+def test_reorder_split_merge_and_move_from_the_review_page(court, chromium):
+    claim = _documents(court, court["case_no"])[0]
+    first, second = claim["page_ids"]
+    page = sign_in(chromium, court["url"], "li.na", f"/console/review/{claim['id']}")
+    page.fill("#order", "2 1")
+    with page.expect_navigation(timeout=WAIT_MS):
+        page.click("#reorder")
+    claim = _documents(court, court["case_no"])[0]
+    assert (claim["type_code"], claim["page_ids"]) == ("COMPLAINT", [second, first])
+    _on_review_page(page, court, claim)
+    with page.expect_navigation(timeout=WAIT_MS):
+        page.keyboard.press("s")                                          # split before its second page
+    parts = [d["page_ids"] for d in _documents(court, court["case_no"]) if d["type_code"] == "COMPLAINT"]
+    assert parts == [[second], [first]]
+    _on_review_page(page, court, _documents(court, court["case_no"])[0])
+    with page.expect_navigation(timeout=WAIT_MS):
+        page.keyboard.press("m")                                          # and merged again with the part split off
+    claim = _documents(court, court["case_no"])[0]
+    assert claim["page_ids"] == [second, first]
+    _on_review_page(page, court, claim)
+    page.keyboard.press("c")
+    assert page.evaluate("document.activeElement.id") == "to-case"
+    page.select_option("#move-page", str(first))
+    page.focus("#to-case")
+    page.keyboard.type(court["other"])
+    with page.expect_navigation(timeout=WAIT_MS):
+        page.keyboard.press("Enter")
+    assert [p for d in _documents(court, court["other"]) for p in d["page_ids"]] == [first]
+    assert first not in [p for d in _documents(court, court["case_no"]) for p in d["page_ids"]]
+    made = court["api"].get(f"/cases/{quote(court['case_no'])}/corrections",
+                            headers=auth(court["tokens"]["operator"])).json()
+    assert [(c["kind"], c["by"]) for c in made][-4:] == [("reorder", "console:li.na"), ("split", "console:li.na"),
+                                                        ("merge", "console:li.na"), ("move", "console:li.na")]
+    assert page.errors == []
+    page.close()
 
 
 def test_an_idle_session_is_sent_to_sign_in_again(tmp_path, chromium):
