@@ -144,6 +144,9 @@ def read_form(ctx, filing_id: int) -> list[dict]:
     found = {f.name: f for f in prefill(texts)}
     fields = [{"name": name, "value": found[name].value, "prefilled": found[name].found, "read": found[name].value}
               for name in FIELDS]
+    for field in fields:       # the cause the person chose is theirs, not read: it fills the field, unmarked
+        if field["name"] == "cause" and not field["value"] and filing["cause"]:
+            field["value"] = filing["cause"]
     return fields
 
 
