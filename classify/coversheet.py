@@ -56,6 +56,11 @@ def _fit(text: str, font: str, size: float, width: float, smallest: float = 8) -
     return size
 
 
+def qr_svg(payload: str, scale: int = 6) -> str:
+    """A QR code as inline SVG, for a screen (the kiosk's phone link)."""
+    return segno.make(payload, error=QR_ERROR, micro=False).svg_inline(scale=scale)
+
+
 def _draw_qr(pdf: canvas.Canvas, payload: str, x: float, y: float, size: float) -> None:
     """QR code as one filled vector path (runs of dark modules merged), lower-left corner at (x, y)."""
     qr = segno.make(payload, error=QR_ERROR, micro=False)

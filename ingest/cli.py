@@ -1101,16 +1101,7 @@ def token_create(state: State, name: str, role: str) -> None:
 @click.pass_obj
 def token_list(state: State, as_json: bool) -> None:
     """List tokens (names, roles, state; never the secrets).  Example: edossier token list --json"""
-    rows = state.context().catalogue.token_list()
-    if as_json:
-        out.print_json(data=rows)
-        return
-    table = Table(title=f"Tokens ({len(rows)})")
-    for column in ("name", "role", "created", "revoked"):
-        table.add_column(column)
-    for r in rows:
-        table.add_row(r["name"], r["role"], _when(r["created_at"]), _when(r["revoked_at"]))
-    out.print(table)
+    _credentials("Tokens", state.context().catalogue.token_list(), "revoked", as_json)
 
 
 @token.command(name="revoke", epilog=EXIT_CODES_HELP)
@@ -1160,16 +1151,7 @@ def user_add(state: State, name: str, role: str, password_stdin: bool) -> None:
 @click.pass_obj
 def user_list(state: State, as_json: bool) -> None:
     """List users (names, roles, state; never passwords).  Example: edossier user list --json"""
-    rows = state.context().catalogue.user_list()
-    if as_json:
-        out.print_json(data=rows)
-        return
-    table = Table(title=f"Users ({len(rows)})")
-    for column in ("name", "role", "created", "disabled"):
-        table.add_column(column)
-    for r in rows:
-        table.add_row(r["name"], r["role"], _when(r["created_at"]), _when(r["disabled_at"]))
-    out.print(table)
+    _credentials("Users", state.context().catalogue.user_list(), "disabled", as_json)
 
 
 @user.command(name="disable", epilog=EXIT_CODES_HELP)
@@ -1180,6 +1162,19 @@ def user_disable(state: State, name: str) -> None:
     if not state.context().catalogue.disable_user(name):
         raise NotFound(f"no active user named {name}")
     out.print(f"user {name} disabled")
+
+
+def _credentials(title: str, rows: list[dict], ended: str, as_json: bool) -> None:
+    """Tokens or users: name, role, when made and when `ended` (revoked, disabled); never a secret."""
+    if as_json:
+        out.print_json(data=rows)
+        return
+    table = Table(title=f"{title} ({len(rows)})")
+    for column in ("name", "role", "created", ended):
+        table.add_column(column)
+    for r in rows:
+        table.add_row(r["name"], r["role"], _when(r["created_at"]), _when(r[f"{ended}_at"]))
+    out.print(table)
 
 
 def _when(at: float | None) -> str:

@@ -11,12 +11,12 @@ from __future__ import annotations
 import base64
 import io
 
-import segno
 from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from PIL import Image
 
 from classify.cause import known_causes
+from classify.coversheet import qr_svg
 from classify.identifiers import mask_identifier
 from devices.idcard import CardError, open_reader
 from ingest import filings
@@ -196,7 +196,7 @@ def router(ctx) -> APIRouter:
         if away:
             return away
         link = f"{str(request.base_url).rstrip('/')}/kiosk/upload/{filings.phone_link(ctx, filing['id'])}"
-        return show(request, "phone", filing, phone_qr=segno.make(link, error="m").svg_inline(scale=6),
+        return show(request, "phone", filing, phone_qr=qr_svg(link),
                     phone_link=link, pages=filings.pages(ctx, filing["id"]))
 
     @pages.post("/capture/{role}")

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from shared import SAMPLES, missing
+from shared import SAMPLES, SHOTS, launch_chromium, missing
 
 os.environ.setdefault("OMP_THREAD_LIMIT", "1")    # before tesseract's OpenMP runtime loads, as a worker does
 
@@ -132,3 +132,17 @@ def blob_store(request, tmp_path):
         request.getfixturevalue("s3_credentials")
         env["EDOSSIER_BLOBS"] = request.getfixturevalue("moto").url(fresh_bucket())
     return open_blob_store(load_settings(env=env))
+
+
+@pytest.fixture(scope="session")
+def chromium():
+    """One headless chromium for the browser tests; their screenshots go to tests/output/screenshots."""
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        missing("Playwright for Python", "pip install -e '.[test]' installs it")
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as p:
+        browser = launch_chromium(p)
+        yield browser
+        browser.close()

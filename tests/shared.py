@@ -55,3 +55,14 @@ def poison_page() -> bytes:
     buffer = io.BytesIO()
     image.save(buffer, format="PNG", dpi=(150, 150))
     return buffer.getvalue()
+
+
+CHROMIUM = Path("/usr/bin/chromium")                       # Debian's: browsers cannot be downloaded here
+SHOTS = Path(__file__).resolve().parent / "output" / "screenshots"   # screenshots the browser tests save
+
+
+def launch_chromium(playwright):
+    """Debian's chromium through Playwright (missing: skipped locally, failed under CI)."""
+    if not CHROMIUM.exists():
+        missing("Chromium", "scripts/setup.sh --test installs Debian's chromium")
+    return playwright.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox"])

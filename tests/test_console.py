@@ -17,12 +17,10 @@ from urllib.parse import quote
 
 import httpx
 import pytest
-from shared import missing
+from shared import SHOTS
 
 from servers import ROOT, Service, cli, page_png
 
-CHROMIUM = Path("/usr/bin/chromium")
-SHOTS = ROOT / "tests" / "output" / "screenshots"
 PASSWORD = "console-pass-2026"
 ID_NUMBER = "993440198101046026"
 WAIT_MS = 180_000
@@ -100,21 +98,6 @@ def _upload(api: httpx.Client, device: str, paper: dict) -> int:
             return stack["id"]
         time.sleep(0.5)
     raise AssertionError(f"stack never settled: {state}")
-
-
-@pytest.fixture(scope="module")
-def chromium():
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        missing("Playwright for Python", "pip install -e '.[test]' installs it")
-    if not CHROMIUM.exists():
-        missing("Chromium", "scripts/setup.sh --test installs Debian's chromium")
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox"])
-        yield browser
-        browser.close()
 
 
 def sign_in(browser, url: str, name: str, start: str = "/console"):

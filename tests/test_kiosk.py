@@ -1,4 +1,4 @@
-"""The filing kiosk end to end in a real browser (Debian's chromium through Playwright) on a real `edossier serve`:
+"""The filing kiosk end to end in a real chromium (Debian's chromium through Playwright) on a real `edossier serve`:
 a person files from identity to receipt — the ID-card reader simulator, the complaint scanned on the SANE `pnm`
 backend, the identity card laid under a document camera (recorded footage), evidence sent from a phone through the
 one-time QR link, a page taken out and pages reordered, a pre-filled field corrected, signed on the canvas — then a
@@ -21,10 +21,8 @@ import httpx
 import pytest
 
 from servers import ROOT, Service, cli, page_png
-from shared import missing
+from shared import SHOTS, missing
 
-CHROMIUM = Path("/usr/bin/chromium")
-SHOTS = ROOT / "tests" / "output" / "screenshots"
 CASE_NO = "（2026）闽0903民初5001号"
 COURT = "福建省安和市桐泽区人民法院"
 
@@ -94,30 +92,15 @@ def kiosk(tmp_path_factory, paper):
     service.stop()
 
 
-@pytest.fixture(scope="module")
-def browser():
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        missing("Playwright for Python", "pip install -e '.[test]' installs it")
-    if not CHROMIUM.exists():
-        missing("Chromium", "scripts/setup.sh --test installs Debian's chromium")
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    with sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox"])
-        yield chromium
-        chromium.close()
-
-
 def shot(page, name: str) -> None:
     page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
 
 
-def test_a_kiosk_filing_accepted_by_a_judge_lands_every_page_in_the_case_in_binding_order(kiosk, browser, paper):
+def test_a_kiosk_filing_accepted_by_a_judge_lands_every_page_in_the_case_in_binding_order(kiosk, chromium, paper):
     from devices.idcard import place, synthetic_card
     url = kiosk["url"]
     errors: list[str] = []
-    context = browser.new_context(viewport={"width": 1920, "height": 1080})
+    context = chromium.new_context(viewport={"width": 1920, "height": 1080})
     page = context.new_page()
     page.on("pageerror", lambda exc: errors.append(str(exc)))
 
@@ -165,7 +148,7 @@ def test_a_kiosk_filing_accepted_by_a_judge_lands_every_page_in_the_case_in_bind
     page.wait_for_function("() => document.querySelectorAll('#pages li').length === 3", timeout=60_000)
     shot(page, "kiosk-4-capture")
 
-    phone = browser.new_context(viewport={"width": 412, "height": 915}).new_page()
+    phone = chromium.new_context(viewport={"width": 412, "height": 915}).new_page()
     page.click("#use-phone")
     phone.goto(page.get_attribute("#phone-link", "data-link"))
     phone.select_option("select[name=material]", "EVIDENCE")
@@ -196,13 +179,7 @@ def test_a_kiosk_filing_accepted_by_a_judge_lands_every_page_in_the_case_in_bind
     # 6. sign on the canvas: an empty signature is refused
     page.click("#submit")
     assert "签名" in page.text_content("#error")
-    page.locator("#signature").scroll_into_view_if_needed()
-    box = page.locator("#signature").bounding_box()
-    page.mouse.move(box["x"] + 100, box["y"] + 150)
-    page.mouse.down()
-    for step in range(30):
-        page.mouse.move(box["x"] + 100 + step * 25, box["y"] + 150 + (step % 5) * 20)
-    page.mouse.up()
+    draw_signature(page)
     shot(page, "kiosk-6-sign")
     page.click("#submit")
 
@@ -222,7 +199,7 @@ def test_a_kiosk_filing_accepted_by_a_judge_lands_every_page_in_the_case_in_bind
     assert not errors, errors
 
     # the filing waits: a filing judge accepts it with the case number
-    judge = browser.new_context(viewport={"width": 1600, "height": 1000}).new_page()
+    judge = chromium.new_context(viewport={"width": 1600, "height": 1000}).new_page()
     sign_in(judge, url, "judge.wang", "judge-password-1", "/console/filings")
     judge.click(f"#open-{code}")
     corrected = judge.locator("[data-field=claims] .badge.warn")
@@ -280,10 +257,10 @@ def pdf_text(data: bytes) -> str:
     return "".join(p.extract_text() for p in PdfReader(io.BytesIO(data)).pages)
 
 
-def test_a_filing_returned_once_is_corrected_and_sent_again_and_only_a_judge_decides(kiosk, browser, paper):
+def test_a_filing_returned_once_is_corrected_and_sent_again_and_only_a_judge_decides(kiosk, chromium, paper):
     from devices.idcard import synthetic_card
     url, card = kiosk["url"], synthetic_card(11)
-    page = enrolled(browser, url, kiosk["tokens"]["kiosk-1"])
+    page = enrolled(chromium, url, kiosk["tokens"]["kiosk-1"])
     page.click("#lang-en")                                  # English is selectable
     assert page.text_content("#start").strip() == "Start filing"
     page.click("#start")
@@ -297,7 +274,7 @@ def test_a_filing_returned_once_is_corrected_and_sent_again_and_only_a_judge_dec
     page.click("#next")
     choose_and_accept(page)
     page.click("#use-phone")
-    phone_upload(browser, page.get_attribute("#phone-link", "data-link"), "COMPLAINT", paper["complaint_png"])
+    phone_upload(chromium, page.get_attribute("#phone-link", "data-link"), "COMPLAINT", paper["complaint_png"])
     page.wait_for_function("() => document.querySelectorAll('#pages li').length === 1", timeout=10_000)
     page.click("#back-to-capture")
     page.click("#next")
@@ -307,7 +284,7 @@ def test_a_filing_returned_once_is_corrected_and_sent_again_and_only_a_judge_dec
     code = page.text_content("#lookup-code").strip()
     page.click("#finish")
 
-    judge = browser.new_context().new_page()
+    judge = chromium.new_context().new_page()
     sign_in(judge, url, "judge.wang", "judge-password-1", "/console/filings")
     judge.click(f"#open-{code}")
     judge.fill("#return-reason", "请补充被告的身份证明材料")
@@ -322,7 +299,7 @@ def test_a_filing_returned_once_is_corrected_and_sent_again_and_only_a_judge_dec
     assert "身份证明" in page.text_content("#returned-reason")
     page.click("#material-PARTY_ID")
     page.click("#use-phone")
-    phone_upload(browser, page.get_attribute("#phone-link", "data-link"), "PARTY_ID", paper["evidence"])
+    phone_upload(chromium, page.get_attribute("#phone-link", "data-link"), "PARTY_ID", paper["evidence"])
     page.wait_for_function("() => document.querySelectorAll('#pages li').length === 2", timeout=10_000)
     page.click("#back-to-capture")
     page.click("#next")
@@ -337,7 +314,7 @@ def test_a_filing_returned_once_is_corrected_and_sent_again_and_only_a_judge_dec
     filing_id = judge.url.rstrip("/").split("/")[-1]
     again = judge.request.post(f"{url}/console/filings/{filing_id}/return", form={"reason": "again"})
     assert again.status == 422 and "once only" in again.text()
-    clerk = browser.new_context().new_page()
+    clerk = chromium.new_context().new_page()
     sign_in(clerk, url, "clerk.li", "clerk-password-1", "/console")
     refused = clerk.request.post(f"{url}/console/filings/{filing_id}/accept", form={"case_no": CASE_NO})
     assert refused.status == 403
@@ -350,13 +327,13 @@ def test_a_filing_returned_once_is_corrected_and_sent_again_and_only_a_judge_dec
     assert code in decided and "不属于本院管辖" in decided
 
 
-def test_an_idle_kiosk_clears_the_screen_and_keeps_nothing_of_the_person(tmp_path, browser):
+def test_an_idle_kiosk_clears_the_screen_and_keeps_nothing_of_the_person(tmp_path, chromium):
     home, config = tmp_path / "home", tmp_path / "settings.yaml"
     config.write_text("kiosk:\n  idle_s: 3\n", encoding="utf-8")
     token = cli(home, "token", "create", "kiosk-9", "--role", "device", config=config).stdout.strip()
     service = Service(home, config).start()
     try:
-        page = enrolled(browser, service.url, token)
+        page = enrolled(chromium, service.url, token)
         page.click("#start")
         page.fill("input[name=name]", "宋思远")
         page.wait_for_url("**/kiosk?idle=1", timeout=15_000)
@@ -370,8 +347,8 @@ def test_an_idle_kiosk_clears_the_screen_and_keeps_nothing_of_the_person(tmp_pat
         service.stop()
 
 
-def enrolled(browser, url: str, token: str):
-    page = browser.new_context(viewport={"width": 1920, "height": 1080}).new_page()
+def enrolled(chromium, url: str, token: str):
+    page = chromium.new_context(viewport={"width": 1920, "height": 1080}).new_page()
     page.goto(f"{url}/kiosk/enrol")
     page.fill("input[name=token]", token)
     page.click("#enrol")
@@ -387,8 +364,8 @@ def choose_and_accept(page) -> None:
     page.click("#next")
 
 
-def phone_upload(browser, link: str, material: str, png: bytes) -> None:
-    phone = browser.new_context(viewport={"width": 412, "height": 915}).new_page()
+def phone_upload(chromium, link: str, material: str, png: bytes) -> None:
+    phone = chromium.new_context(viewport={"width": 412, "height": 915}).new_page()
     phone.goto(link)
     phone.select_option("select[name=material]", material)
     phone.set_input_files("#files", files=[{"name": "page.png", "mimeType": "image/png", "buffer": png}])
@@ -398,6 +375,12 @@ def phone_upload(browser, link: str, material: str, png: bytes) -> None:
 
 
 def sign(page) -> None:
+    draw_signature(page)
+    page.click("#submit")
+
+
+def draw_signature(page) -> None:
+    """A signature drawn with the pointer on the touch screen's canvas."""
     page.locator("#signature").scroll_into_view_if_needed()
     box = page.locator("#signature").bounding_box()
     page.mouse.move(box["x"] + 100, box["y"] + 150)
@@ -405,4 +388,3 @@ def sign(page) -> None:
     for step in range(30):
         page.mouse.move(box["x"] + 100 + step * 25, box["y"] + 150 + (step % 5) * 20)
     page.mouse.up()
-    page.click("#submit")
