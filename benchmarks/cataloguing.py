@@ -6,9 +6,12 @@ then split and typed by classify.segment as one stack per case, exactly as the p
 generator's own pages do not have is added on purpose, and reported apart:
   plain  — the generator's scan settings;
   hard   — heavier blur, noise and JPEG, steeper skew;
-  faded  — the first page's title line left out (a faint or cut-off title), on a quarter of the documents.
+  faded  — the first page's title line left out (a faint or cut-off title), on a quarter of the documents;
+and in every civil case one to three pieces of evidence after the evidence list, none with a listed title (a bank
+slip, an IOU, a receipt, a contract, a chat transcript), which the generator does not make.
 
-A document counts as right when its type is the true type and its pages are exactly the true document's pages. For
+A document counts as right when its type is the true type and its pages are exactly the true document's pages
+(evidence: the whole pieces of evidence it holds, one or more in a row, bound together as 证据材料). For
 each confidence band it prints the documents and the share right; then, at the configured review threshold
 (classify.review_below_confidence), the share sent to review and the share right among those that are not.
 
@@ -36,13 +39,39 @@ def make_case(seed: int) -> tuple[str, str, list[tuple[int, str, object]]]:
     court = make_court(rng)
     case = enforcement_case(rng, court, year=2025) if seed % 3 == 2 else civil_case(rng, court, year=2025)
     variant = VARIANTS[seed % len(VARIANTS)]
-    pages = []
-    for index, document in enumerate(case.documents):
+    pages, index = [], 0
+    for document in case.documents:
         for number, page in enumerate(document.pages):
             if variant == "faded" and number == 0 and rng.random() < 0.25:
                 page = dataclasses.replace(page, lines=tuple(line for line in page.lines if line.style != "title"))
             pages.append((index, document.type_code, render_page(page).image))
+        index += 1
+        if document.type_code == "EVIDENCE_LIST":          # the evidence it lists: papers with no fixed title
+            for item in evidence_items(rng):
+                pages += [(index, "EVIDENCE", render_page(page).image) for page in item]
+                index += 1
     return case.case_no, variant, pages
+
+
+def evidence_items(rng: random.Random) -> list[list]:
+    """One to three pieces of evidence as parties hand them in — a bank slip, an IOU, a receipt, a contract, a chat
+    transcript — none with a title the taxonomy lists; the generator makes none of these."""
+    from synth.documents import Line, Page
+    amount = rng.randrange(5, 90) * 1000
+    day = f"20{rng.randrange(21, 25)}年{rng.randrange(1, 13)}月{rng.randrange(1, 28)}日"
+    kinds = [
+        [("中国建设银行客户回单", "plain"), (f"交易日期：{day}", "plain"), ("付款人：李某某　账号：6217 0000 1234 5678", "plain"),
+         (f"金额：人民币{amount}元", "plain"), ("用途：借款", "plain")],
+        [("借　条", "title"), (f"今借到李某某人民币{amount}元整，于{day}前归还。", "body"), ("借款人：王某某", "plain"),
+         (day, "plain")],
+        [("收　条", "title"), (f"今收到王某某交来货款人民币{amount}元。", "body"), ("收款人：赵某某", "plain")],
+        [("买卖合同", "title"), ("甲方（卖方）：某某商贸有限公司", "plain"), ("乙方（买方）：某某建材有限公司", "plain"),
+         (f"第一条 乙方向甲方购买钢材一批，总价人民币{amount}元。", "body"), ("第二条 乙方应于收货后三十日内付清货款。", "body")],
+        [("微信聊天记录截图（打印件）", "plain"), (f"{day} 10:21 王某某：钱下个月一定还你", "plain"),
+         (f"{day} 10:25 李某某：你已经拖了三个月了", "plain")],
+    ]
+    chosen = rng.sample(kinds, rng.randrange(1, 4))
+    return [[Page(lines=tuple(Line(text, style) for text, style in item))] for item in chosen]
 
 
 def read_page(job: tuple[int, object, str, int]) -> tuple[int, str, str | None, str]:
@@ -93,9 +122,29 @@ def judge(cases: list, read: dict[int, tuple], review_below: float) -> list[dict
         for draft in segment(facts, taxonomy, stack_case=case_no, review_below=review_below):
             index, code = truth[draft.page_ids[0]]
             right = draft.type_code == code and list(draft.page_ids) == members[index]
+            if code == "EVIDENCE" and draft.type_code == "EVIDENCE":     # a bundle of whole pieces of evidence
+                held = sorted({truth[p][0] for p in draft.page_ids})
+                right = all(truth[p][1] == "EVIDENCE" for p in draft.page_ids) and \
+                    list(draft.page_ids) == [p for i in held for p in members[i]]
             judged.append({"variant": variant, "confidence": draft.confidence, "right": right, "true": code,
                            "found": draft.type_code, "review": draft.review})
     return judged
+
+
+def _kept_reading(path: str | None, cases: int) -> dict[int, tuple] | None:
+    import json
+    from pathlib import Path
+    if not path or not Path(path).is_file():
+        return None
+    kept = json.loads(Path(path).read_text(encoding="utf-8"))
+    return {int(k): tuple(v) for k, v in kept["read"].items()} if kept["cases"] == cases else None
+
+
+def _keep_reading(path: str | None, cases: int, read: dict[int, tuple]) -> None:
+    import json
+    from pathlib import Path
+    if path:
+        Path(path).write_text(json.dumps({"cases": cases, "read": read}, ensure_ascii=False), encoding="utf-8")
 
 
 def curve(judged: list[dict]) -> list[dict]:
@@ -121,6 +170,9 @@ def main() -> None:
     parser.add_argument("--cases", type=int, default=36)
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--json", dest="json_file")
+    parser.add_argument("--pages-read", dest="pages_read", metavar="FILE",
+                        help="keep the pages as read in FILE and read them from it next time (same --cases): "
+                             "segmentation measured again without OCR")
     args = parser.parse_args()
     print(f"cataloguing accuracy on {machine()}", flush=True)
     cases = [make_case(seed) for seed in range(1, args.cases + 1)]
@@ -130,8 +182,11 @@ def main() -> None:
             page_id += 1
             jobs.append((page_id, image, variant, seed * 1000 + page_id))
     started = time.perf_counter()
-    with ProcessPoolExecutor(args.jobs) as pool:
-        read = {row[0]: row for row in pool.map(read_page, jobs, chunksize=4)}
+    read = _kept_reading(args.pages_read, len(cases))
+    if read is None:
+        with ProcessPoolExecutor(args.jobs) as pool:
+            read = {row[0]: row for row in pool.map(read_page, jobs, chunksize=4)}
+        _keep_reading(args.pages_read, len(cases), read)
     seconds = time.perf_counter() - started
     threshold = _settings().classify.review_below_confidence
     judged = judge(cases, read, threshold)

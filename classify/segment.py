@@ -1,6 +1,7 @@
 """Split a stack of recognised pages into documents and give each a type, a volume and a case."""
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 from classify.doctype import TypeGuess, classify, refine_by_case_number, starts_document
@@ -52,15 +53,26 @@ def untitled_type(text: str) -> tuple[str, str] | None:
                  if all(word in compact for word in words)), None)
 
 
+HEAD_LINES = 3            # a court's document prints the court's name on one of its first lines
+COURT_HEAD = re.compile(r"[\u4e00-\u9fff]{2,30}人民法院")
+LIST_WORDS = ("证据名称", "证明目的", "证据来源", "序号")    # a page of an evidence list, as its table head says
+EVIDENCE_AFTER_LIST = 0.8
+EVIDENCE_TYPES = ("EVIDENCE_LIST", "EVIDENCE")   # what a document with no listed title that follows them is
+
+
 @dataclass
 class _Open:
     separator: Separator | None = None
     separator_page_id: int | None = None
     pages: list[PageFacts] = field(default_factory=list)
+    evidence: bool = False         # untitled pages that followed an evidence list: the evidence it lists
 
 
 def split(pages: list[PageFacts]) -> list[_Open]:
-    """Separators and titled pages start documents; untitled pages continue the one before; blanks are skipped."""
+    """Separators and titled pages start documents, and so does an untitled page that begins as a document does
+    (an identity-card copy; a court's name, or the page's own case number, at its top: its title did not read);
+    untitled pages continue the one before — but those after an evidence list that are not pages of the list are
+    the evidence it lists; blanks are skipped."""
     groups: list[_Open] = []
     for page in pages:
         if page.role == "separator":
@@ -68,12 +80,35 @@ def split(pages: list[PageFacts]) -> list[_Open]:
         elif page.role == "content":
             current = groups[-1] if groups else None
             fresh_separator = current is not None and current.separator is not None and not current.pages
-            starts = starts_document(page.title) or (page.title is None and untitled_type(page.text) is not None)
-            if current is None or (starts and not fresh_separator):
-                current = _Open()
+            evidence = current is not None and _after_evidence_list(current, page)
+            if current is None or (_starts(page) or evidence) and not fresh_separator:
+                current = _Open(evidence=evidence)
                 groups.append(current)
             current.pages.append(page)
     return [g for g in groups if g.pages]
+
+
+def _starts(page: PageFacts) -> bool:
+    if starts_document(page.title):
+        return True
+    return page.title is None and (untitled_type(page.text) is not None or begins_like_a_document(page.text))
+
+
+def begins_like_a_document(text: str) -> bool:
+    """A court's name alone on one of the first lines, or the page's own case number near its top: how a court's
+    document begins; the pages that continue one do not."""
+    lines = [line.replace(" ", "") for line in text.splitlines() if line.strip()][:HEAD_LINES]
+    return any(COURT_HEAD.fullmatch(line) for line in lines) or _own_case_number(text) is not None
+
+
+def _after_evidence_list(current: _Open, page: PageFacts) -> bool:
+    """An untitled page after the pages of an evidence list, not itself a page of the list."""
+    if page.title is not None or current.evidence or not current.pages or current.separator is not None:
+        return False
+    first = current.pages[0]
+    listed = first.title is not None and any(word in (first.title or "") for word in ("证据目录", "证据清单"))
+    compact = "".join(page.text.split())
+    return listed and not any(word in compact for word in LIST_WORDS)
 
 
 def _separator_of(page: PageFacts) -> Separator:
@@ -95,7 +130,8 @@ def segment(pages: list[PageFacts], taxonomy: Taxonomy, *, stack_case: str | Non
     for group in split(pages):
         case_no, note = _case_of(group, stack_case, routed, open_cases)
         routed = case_no or routed
-        drafts.append(_draft(group, case_no, taxonomy, review_below, note))
+        among_evidence = bool(drafts) and drafts[-1].type_code in EVIDENCE_TYPES and drafts[-1].case_no == case_no
+        drafts.append(_draft(group, case_no, taxonomy, review_below, note, among_evidence))
     return drafts
 
 
@@ -130,10 +166,12 @@ def _own_case_number(text: str) -> str | None:
 
 
 def _draft(group: _Open, case_no: str | None, taxonomy: Taxonomy, review_below: float,
-           garbled: Garbled | None = None) -> DocumentDraft:
+           garbled: Garbled | None = None, among_evidence: bool = False) -> DocumentDraft:
     first = group.pages[0]
     text = "\n".join(p.text for p in group.pages)
     guess = _type_of(group, first, text, taxonomy, case_no)
+    if among_evidence and guess.confidence < review_below and group.separator is None and "EVIDENCE" in taxonomy.codes:
+        guess = TypeGuess("EVIDENCE", EVIDENCE_AFTER_LIST, "", f"no listed title, among the evidence ({guess.reason})")
     doc_type = taxonomy.get(guess.code) if guess.code in taxonomy.codes else None
     volume = (group.separator.volume if group.separator and group.separator.type_code
               else doc_type.volume if doc_type else "ZJ")
@@ -159,6 +197,8 @@ def _type_of(group: _Open, first: PageFacts, text: str, taxonomy: Taxonomy, case
     untitled = untitled_type(first.text) if first.title is None else None
     if untitled is not None and untitled[0] in taxonomy.codes:
         return TypeGuess(untitled[0], UNTITLED_CONFIDENCE, "", f"copy of {untitled[1]}")
+    if group.evidence and "EVIDENCE" in taxonomy.codes:
+        return TypeGuess("EVIDENCE", EVIDENCE_AFTER_LIST, "", "untitled pages after an evidence list")
     case = parse_case_number(case_no) if case_no else None
     guess = classify(first.title, text, taxonomy, case.type_code if case else None)
     return _by_printed_number(guess, first.text, case, taxonomy)

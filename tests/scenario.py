@@ -11,11 +11,13 @@ FLAGGED_FIGURES = {"coverage": (1, 1), "digitisation_cases": (0, 1), "digitisati
 
 def handed_in_pages(case) -> dict:
     """The rendered pages handed in: the statement of claim (2 pages), the identity card, the notice of acceptance
-    with its title line left out."""
+    with its top — the court's name, its title and its case number — cut off the copy, so nothing on the page says
+    a document begins there."""
     from synth.render import render_page
     docs = {d.type_code: d for d in case.documents}
     notice = docs["ACCEPT_NOTICE"].pages[0]
-    untitled = dataclasses.replace(notice, lines=tuple(l for l in notice.lines if "通知书" not in l.text[:12]))
+    untitled = dataclasses.replace(notice, lines=tuple(l for l in notice.lines
+                                                       if l.style not in ("court", "title", "caseno")))
     return {"claim1": render_page(docs["COMPLAINT"].pages[0]).image,
             "claim2": render_page(docs["COMPLAINT"].pages[1]).image,
             "id": render_page(docs["PARTY_ID"].pages[0]).image, "notice": render_page(untitled).image}

@@ -119,3 +119,55 @@ def test_a_garbled_number_that_could_be_two_open_cases_is_sent_to_review_not_gue
     unknown = segment([page(1, "传票", text="传票\n案号（2024）浙0803民韧999号")], taxonomy, stack_case=None,
                       review_below=0.7, open_cases=OPEN)
     assert unknown[0].case_no is None and "no open case of that year and number" in unknown[0].reason
+
+
+def test_an_untitled_page_with_a_courts_name_at_its_top_starts_a_document_for_review(taxonomy):
+    """The title of a notice did not read, but the court's name and the notice's own number at its top did: the
+    notice is not taken as a page of the identity card before it; typed from its words, it goes to review."""
+    card = "居民身份证\n姓名 王某\n签发机关 某某县公安局\n有效期限 2020.01.01-2040.01.01"
+    notice = f"浙江省嘉兴市南湖区人民法院\n{CASE}\n李某：\n你诉王某借款合同纠纷一案的起诉状已收到。经审查，起诉符合" \
+             "法定受理条件，本院决定立案审理。请于接到本通知书后七日内预交案件受理费。"
+    drafts = segment([page(1, None, card), page(2, None, notice), page(3, None, "本院地址：某某路1号")], taxonomy,
+                     stack_case=CASE, review_below=0.7)
+    assert [d.page_ids for d in drafts] == [(1,), (2, 3)]
+    assert drafts[0].type_code == "PARTY_ID" and drafts[1].review
+
+
+def test_untitled_pages_after_an_evidence_list_are_the_evidence_it_lists(taxonomy):
+    listing = "证据目录\n序号 证据名称 证据来源 证明目的\n1 借条 原告 借款事实\n2 转账凭证 银行 款项交付"
+    more = "序号 证据名称 证据来源 证明目的\n3 催款短信 原告 催收事实"
+    slip = "中国工商银行网上银行电子回单\n付款人：李某 收款人：王某\n金额：人民币伍万元整"
+    note = "借条\n今借到李某人民币伍万元整，一年内归还。\n借款人：王某"
+    drafts = segment([page(1, "民事起诉状"), page(2, "证据目录", listing), page(3, None, more), page(4, None, slip),
+                      page(5, None, note), page(6, "授权委托书")], taxonomy, stack_case=CASE, review_below=0.7)
+    assert [(d.type_code, d.page_ids) for d in drafts] == [
+        ("COMPLAINT", (1,)), ("EVIDENCE_LIST", (2, 3)), ("EVIDENCE", (4, 5)), ("POA", (6,))]
+    assert not drafts[2].review
+
+
+def _bound(drafts, family: str) -> list[str]:
+    from dossier.export import volumes_in_order
+    documents = [{"id": n, "volume": d.volume, "type_code": d.type_code, "received_order": n}
+                 for n, d in enumerate(drafts)]
+    return [d["type_code"] for _, ordered in volumes_in_order(documents, Taxonomy.load(), family) for d in ordered]
+
+
+def test_a_second_instance_volume_binds_the_first_instance_judgment_after_the_transfer_letter(taxonomy):
+    """Scanned as the file came: the appellate judgment first; bound with the lower court's judgment after the
+    appeal transfer letter and the appellate decision near the end."""
+    transfer = "浙江省嘉兴市南湖区人民法院\n上诉案件移送函\n浙江省嘉兴市中级人民法院：\n王某不服本院" + CASE + "民事判决，提起上诉。"
+    stack = [page(1, "民事判决书", APPELLATE), page(2, "上诉案件移送函", transfer), page(3, "民事判决书", FIRST),
+             page(4, "民事上诉状", "民事上诉状\n上诉人：王某\n上诉请求：撤销" + CASE + "民事判决"),
+             page(5, "送达回证", "浙江省嘉兴市中级人民法院\n送达回证\n案号 " + APPEAL)]
+    drafts = segment(stack, taxonomy, stack_case=APPEAL, review_below=0.7)
+    assert _bound(drafts, "civil_second") == ["APPEAL_TRANSFER", "LOWER_COURT_DOC", "APPEAL", "JUDGMENT",
+                                              "SERVICE_PROOF"]
+
+
+def test_an_enforcement_volume_binds_the_judgment_it_enforces_after_the_application(taxonomy):
+    enf = "（2025）浙0402执1888号"
+    application = "强制执行申请书\n申请执行人：李某\n被执行人：王某\n执行依据：" + CASE + "民事判决书\n请求事项：强制执行借款五万元"
+    ruling = "浙江省嘉兴市南湖区人民法院\n执行裁定书\n" + enf + "\n本院依据已经发生法律效力的" + CASE + "民事判决，裁定如下"
+    stack = [page(1, "执行裁定书", ruling), page(2, "民事判决书", FIRST), page(3, "强制执行申请书", application)]
+    drafts = segment(stack, taxonomy, stack_case=enf, review_below=0.7)
+    assert _bound(drafts, "enforcement") == ["ENF_APPLICATION", "ENF_BASIS", "ENF_RULING"]
