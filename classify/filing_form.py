@@ -9,7 +9,7 @@ is its credit code. The claims are the lines from 诉讼请求 (上诉请求, �
 and each numbered item on its own line. The phone is the first mobile number after 电话 or 手机 among the claimant's
 lines (its representative's and agent's included), else outside any party's lines.
 
-Values keep the full numbers; masking is for what is shown or logged (`as_json`).
+Values keep the full numbers: they are the record; whatever shows or logs them masks them.
 """
 from __future__ import annotations
 
@@ -17,11 +17,10 @@ import re
 from dataclasses import dataclass
 
 from classify.cause import case_cause
-from classify.identifiers import find_identifiers, mask_identifier, mask_text, normalise_ocr_text
+from classify.identifiers import find_identifiers, normalise_ocr_text
 from classify.parties import find_parties
 
 FIELDS = ("plaintiff", "plaintiff_id", "defendant", "defendant_id", "cause", "claims", "phone")
-ID_FIELDS = ("plaintiff_id", "defendant_id")
 CLAIMANTS = ("原告", "申请人", "申请执行人", "上诉人")
 RESPONDENTS = ("被告", "被申请人", "被执行人", "被上诉人")
 
@@ -52,17 +51,6 @@ def prefill(texts: list[str]) -> list[Field]:
               "defendant_id": defendant_id, "cause": case_cause(texts) or "", "claims": _claims(lines),
               "phone": _phone(lines, sides)}
     return [Field(name, values[name], bool(values[name])) for name in FIELDS]
-
-
-def as_json(fields: list[Field], masked: bool = True) -> list[dict]:
-    """The fields for the kiosk's page: ID numbers, phones (and any number in free text) masked unless told not."""
-    return [{"name": f.name, "value": _masked(f) if masked else f.value, "found": f.found} for f in fields]
-
-
-def _masked(field: Field) -> str:
-    if field.name in ID_FIELDS and field.value:
-        return mask_identifier(field.value)
-    return mask_text(field.value)
 
 
 def _lines(texts: list[str]) -> list[str]:

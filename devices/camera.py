@@ -48,6 +48,7 @@ class DocumentCamera:
         self.id, self.source, self.page_dpi, self.still_s = id, source, page_dpi, still_s
         self._video = None
         self.preview = None            # a callable given each frame's small JPEG, for a live preview on screen
+        self.cancelled = None          # a callable: True once whoever asked for the pass no longer waits for it
         self._shown_at = 0.0
 
     @property
@@ -73,6 +74,8 @@ class DocumentCamera:
         stillness = _Stillness(max(1, round(self.still_s * self._fps(video))))
         sheet = 0
         for frame in self._frames(video):
+            if self.cancelled is not None and self.cancelled():
+                return
             self._show(frame)
             corners = find_page(frame)
             if stillness.settled(corners):

@@ -13,7 +13,6 @@ import base64
 import json
 import os
 import random
-import re
 import time
 import uuid
 from dataclasses import dataclass
@@ -42,23 +41,6 @@ class IdentityCard:
     valid_from: str
     valid_to: str
     photo: bytes | None = None
-
-    def masked(self) -> str:
-        """The number with only its region (first six) and last four characters shown."""
-        return mask_identifier(self.number)
-
-    def as_json(self, masked: bool = True) -> dict:
-        """The card for a screen or a log: number and address masked unless `masked` is False; never the photo."""
-        values = {name: getattr(self, name) for name in TEXT_FIELDS}
-        if masked:
-            values["number"], values["address"] = self.masked(), mask_address(self.address)
-        return {**values, "has_photo": self.photo is not None}
-
-
-def mask_address(address: str) -> str:
-    """The address up to its city (at most nine characters), the rest hidden: 某某省云屏市****."""
-    head = re.match(r"^[^\d]{0,8}?[市州盟]", address)
-    return (head.group() if head else address[:3]) + "****"
 
 
 class CardError(Exception):

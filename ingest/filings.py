@@ -96,17 +96,16 @@ def add_page(ctx, filing_id: int, data: bytes, *, material: str, source: str, pr
     filing = _open(ctx, filing_id)
     if material not in MATERIALS.get(filing["kind"] or "civil", ()):
         raise FilingRefused(f"{material} is not a material of this filing", "该材料类型不属于本次申请")
-    media_type, seen = sniff(data[:1024])
-    if media_type is None or media_type == "application/pdf" and source != "phone":
-        raise FilingRefused(f"not a picture of a page: this is {seen}", f"不是页面图片（{seen}），请重新拍摄或上传")
+    if instead_of is not None:
+        _page_of(ctx, filing_id, instead_of)
+    _check_picture(ctx, data)
     sha256, size = ctx.blobs.put_stream(io.BytesIO(data))
     page = ctx.catalogue.add_filing_page(filing_id, material=material, sha256=sha256, size=size, source=source,
-                                         provenance=(provenance or {}) | {"media_type": media_type})
-    if instead_of is not None:
-        old = _page_of(ctx, filing_id, instead_of)
-        ctx.catalogue.set_filing_page(old["id"], deleted_at=time.time())
-        ctx.catalogue.set_filing_page(page["id"], position=old["position"])
-    return ctx.catalogue.filing_page(page["id"])
+                                         provenance=(provenance or {}) | {"media_type": sniff(data[:1024])[0]},
+                                         states=OPEN, instead_of=instead_of)
+    if page is None:
+        raise FilingRefused("this filing is closed: start a new one", "该申请已提交或已结束，请重新开始")
+    return page
 
 
 def delete_page(ctx, filing_id: int, page_id: int) -> None:
@@ -121,9 +120,7 @@ def move_page(ctx, filing_id: int, page_id: int, step: int) -> None:
     same = [p for p in ctx.catalogue.filing_pages_of(filing_id) if p["material"] == page["material"]]
     at = next(i for i, p in enumerate(same) if p["id"] == page_id)
     if 0 <= at + step < len(same):
-        other = same[at + step]
-        ctx.catalogue.set_filing_page(page["id"], position=other["position"])
-        ctx.catalogue.set_filing_page(other["id"], position=page["position"])
+        ctx.catalogue.swap_filing_pages(page["id"], same[at + step]["id"])
 
 
 def pages(ctx, filing_id: int) -> list[dict]:
@@ -135,8 +132,8 @@ def pages(ctx, filing_id: int) -> list[dict]:
 
 
 def read_form(ctx, filing_id: int) -> list[dict]:
-    """The form's fields: as the person confirmed them, else pre-filled from the complaint's OCR text (each
-    marked `prefilled` when OCR found it), else empty. The filer's own name and number come from their identity."""
+    """The form's fields: as the person last confirmed them, else pre-filled from the complaint's OCR text (each
+    marked `prefilled` when OCR found it), else empty; the cause as chosen when the complaint prints none."""
     filing = _open(ctx, filing_id)
     if filing["form"]:
         return filing["form"]
@@ -158,7 +155,7 @@ def save_form(ctx, filing_id: int, values: dict[str, str]) -> list[dict]:
         value = (values.get(name) or "").strip()
         was = read[name]
         fields.append({"name": name, "value": value, "prefilled": was["prefilled"], "read": was["read"],
-                       "corrected": was["prefilled"] and value != was["read"]})
+                       "corrected": was["prefilled"] and value != was["read"], "confirmed": True})
     _require_form(fields)
     _change(ctx, filing_id, form=fields)
     return fields
@@ -175,8 +172,9 @@ def submit(ctx, filing_id: int, signature_png: bytes) -> dict:
     if not _has_ink(signature_png):
         raise FilingRefused("sign in the box before submitting", "请先在签名框内签名，再提交")
     sha256, _ = ctx.blobs.put_stream(io.BytesIO(signature_png))
-    ctx.catalogue.set_filing(filing_id, expect=OPEN, signature_sha256=sha256, state="submitted",
-                             submitted_at=time.time(), upload_hash=None, upload_expires_at=None)
+    if not ctx.catalogue.set_filing(filing_id, expect=OPEN, signature_sha256=sha256, state="submitted",
+                                    submitted_at=time.time(), upload_hash=None, upload_expires_at=None):
+        raise FilingRefused("this filing is closed: start a new one", "该申请已提交或已结束，请重新开始")
     log.info("filing %s submitted at %s: %d page(s)", filing["code"], filing["kiosk"], len(pages(ctx, filing_id)))
     return ctx.catalogue.filing(filing_id)
 
@@ -189,8 +187,18 @@ def resume(ctx, code: str, number: str) -> dict:
     if filing["state"] != "returned":
         raise FilingRefused(f"this filing is {filing['state']}: only a filing returned for correction is taken up",
                             "只有被退回补正的申请可以继续办理")
-    ctx.catalogue.set_filing(filing["id"], form=None)
+    form = [f | {"confirmed": False} for f in filing["form"] or []]     # kept, to be confirmed again
+    ctx.catalogue.set_filing(filing["id"], form=form)
     return ctx.catalogue.filing(filing["id"])
+
+
+def set_aside(ctx, filing_id: int) -> None:
+    """The person walked away before submitting: the draft is set aside (its pages stay in the record)."""
+    ctx.catalogue.set_filing(filing_id, expect=("draft",), state="abandoned")
+
+
+def form_confirmed(filing: dict) -> bool:
+    return bool(filing["form"]) and all(f.get("confirmed", True) for f in filing["form"])
 
 
 def phone_link(ctx, filing_id: int) -> str:
@@ -240,11 +248,15 @@ def material_counts(ctx, filing_id: int) -> dict[str, int]:
 def accept(ctx, filing_id: int, case_text: str, judge: str) -> dict:
     """Accepted under the case number the court issued: the case is opened, the paper registered as received, and
     every page kept filed into the case in the person's order."""
-    filing = _waiting(ctx, filing_id, also=("accepted",))
+    filing = _waiting(ctx, filing_id, also=("accepting", "accepted"))
     case_no = cases_flow.case_number(case_text)
-    if filing["state"] == "accepted" and filing["case_no"] != case_no:
-        raise FilingRefused(f"filing {filing['code']} was accepted as {filing['case_no']} already")
     _check_family(case_no, filing["kind"])
+    claimed = ctx.catalogue.set_filing(filing_id, expect=("submitted",), state="accepting", case_no=case_no,
+                                       decided_by=judge)
+    filing = ctx.catalogue.filing(filing_id)
+    if not claimed and filing["case_no"] != case_no:      # accepted meanwhile, or half way, under another number
+        raise FilingRefused(f"filing {filing['code']} is {filing['state']} as {filing['case_no']}: it is not "
+                            f"filed under {case_no}")
     actor = f"console:{judge}"
     form = {f["name"]: f["value"] for f in filing["form"] or []}
     cases_flow.open_case(ctx, case_no, court=filing["court"], client=actor,
@@ -258,8 +270,8 @@ def accept(ctx, filing_id: int, case_text: str, judge: str) -> dict:
                  {"filing": filing["code"], "kiosk": filing["kiosk"], "pages": len(pages(ctx, filing_id)),
                   "submitted_at": filing["submitted_at"], "signature_sha256": filing["signature_sha256"],
                   "corrected": [f["name"] for f in filing["form"] or [] if f.get("corrected")]})
-    ctx.catalogue.set_filing(filing_id, state="accepted", case_no=case_no, stack_id=stack_id, decided_by=judge,
-                             decided_at=time.time(), reason=None)
+    ctx.catalogue.set_filing(filing_id, expect=("accepting", "accepted"), state="accepted", stack_id=stack_id,
+                             decided_at=filing["decided_at"] or time.time(), reason=None)
     log.info("filing %s accepted as %s by %s", filing["code"], case_no, judge)
     return ctx.catalogue.filing(filing_id)
 
@@ -391,16 +403,30 @@ def _require_form(fields: list[dict]) -> None:
 
 
 def _has_ink(png: bytes, least: int = 200) -> bool:
-    """A signature: a PNG with at least `least` pixels drawn on it."""
+    """A signature: a PNG of at most a screen's size with at least `least` pixels drawn on it."""
     from PIL import Image, UnidentifiedImageError
     if sniff(png[:1024])[0] != "image/png":
         return False
     try:
         with Image.open(io.BytesIO(png)) as image:
+            if image.width * image.height > 4096 * 2160:
+                return False
             alpha = image.convert("RGBA").getchannel("A")
             return sum(alpha.histogram()[128:]) >= least
-    except (UnidentifiedImageError, OSError):
+    except (UnidentifiedImageError, OSError, Image.DecompressionBombError):
         return False
+
+
+def _check_picture(ctx, data: bytes) -> None:
+    """A page captured or sent from a phone: a picture (JPEG, PNG, TIFF …) within the upload limit."""
+    limit = ctx.settings.service.max_upload_mb * 2 ** 20
+    media_type, seen = sniff(data[:1024])
+    if media_type is None or not media_type.startswith("image/"):
+        raise FilingRefused(f"not a picture of a page: this is {seen}; send a photo of each page",
+                            f"不是页面图片（{seen}），请逐页拍照上传")
+    if len(data) > limit:
+        raise FilingRefused(f"the picture is over the {limit // 2 ** 20} MiB limit",
+                            f"图片超过 {limit // 2 ** 20} MiB 上限")
 
 
 def _new_code() -> str:

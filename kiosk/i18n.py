@@ -18,7 +18,7 @@ TEXT = {
         "sign": "确认并签名", "sign_hint": "请在下方签名", "clear": "清除", "submit": "提交",
         "receipt": "立案回执", "lookup": "查询码", "print": "打印回执", "waiting": "等待法官审核立案",
         "idle": "长时间未操作，已清屏", "scan_phone": "用手机扫描二维码上传材料",
-        "no_card": "未读取到身份证：请将身份证平放在读卡区后重试", "tick_notice": "请阅读风险告知并勾选确认后继续",
+        "no_card": "未读取到身份证：请将身份证平放在读卡区后重试", "no_reader": "本机未配置身份证读卡器，请手动输入", "tick_notice": "请阅读风险告知并勾选确认后继续",
     },
     "en": {
         "kiosk": "Self-service filing", "start": "Start filing", "next": "Next", "back": "Back", "finish": "Done",
@@ -37,6 +37,7 @@ TEXT = {
         "lookup": "Lookup code", "print": "Print receipt", "waiting": "Waiting for a filing judge",
         "idle": "The screen was cleared after inactivity", "scan_phone": "Scan the QR code with your phone to upload",
         "no_card": "No card on the reader: place it flat, then try again",
+        "no_reader": "This kiosk has no card reader: type your details",
         "tick_notice": "Read the notice and tick the box to go on",
     },
 }

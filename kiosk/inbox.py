@@ -6,7 +6,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
-from classify.identifiers import mask_identifier
+from classify.identifiers import mask_identifier, mask_text
 from ingest import filings
 from kiosk import sessions
 from kiosk.kiosk_pages import thumbnail_jpeg
@@ -21,10 +21,10 @@ def router(ctx) -> APIRouter:
 
     @pages.get("")
     def inbox(request: Request, user: sessions.User = Depends(signed_in)):
-        waiting = ctx.catalogue.filings_in(("submitted",))
+        waiting = ctx.catalogue.filings_in(("submitted", "accepting"))
         recent = ctx.catalogue.filings_in(("returned", "accepted", "refused"))[-20:][::-1]
         return render(request, "console/filings.html", user=user, waiting=[_row(ctx, f) for f in waiting],
-                      recent=[_row(ctx, f) for f in recent], flash=request.query_params.get("done"))
+                      recent=[_row(ctx, f) for f in recent], flash=_decided(ctx, request.query_params.get("done")))
 
     @pages.get("/{filing_id}")
     def one(request: Request, filing_id: int, user: sessions.User = Depends(signed_in)):
@@ -50,20 +50,18 @@ def router(ctx) -> APIRouter:
     def decide(request: Request, filing_id: int, decision: str, case_no: str = Form(""), reason: str = Form(""),
                user: sessions.User = Depends(signed_in)):
         filing = _filing(ctx, filing_id)
+        actions = {"accept": lambda: filings.accept(ctx, filing_id, case_no, user.name),
+                   "return": lambda: filings.give_back(ctx, filing_id, reason, user.name),
+                   "refuse": lambda: filings.refuse(ctx, filing_id, reason, user.name)}
+        if decision not in actions:
+            return Response(status_code=404)
         try:
-            if decision == "accept":
-                done = filings.accept(ctx, filing_id, case_no, user.name)
-                message = f"{done['code']} accepted as {done['case_no']}"
-            elif decision == "return":
-                message = f"{filings.give_back(ctx, filing_id, reason, user.name)['code']} returned for correction"
-            elif decision == "refuse":
-                message = f"{filings.refuse(ctx, filing_id, reason, user.name)['code']} refused"
-            else:
-                return Response(status_code=404)
+            actions[decision]()
         except (filings.FilingRefused, filings.cases_flow.CaseRefused) as exc:
             return render(request, "console/filing.html", status=422, user=user, filing=_row(ctx, filing),
-                          pages=filings.pages(ctx, filing_id), fields=filing["form"] or [], error=str(exc), flash=None)
-        return RedirectResponse(f"/console/filings?done={message}", status_code=303, headers=NO_STORE)
+                          pages=filings.pages(ctx, filing_id), fields=filing["form"] or [],
+                          error=mask_text(str(exc)), flash=None)
+        return RedirectResponse(f"/console/filings?done={filing_id}", status_code=303, headers=NO_STORE)
 
     return pages
 
@@ -73,6 +71,16 @@ def _filing(ctx, filing_id: int) -> dict:
     if filing is None:
         raise filings.FilingRefused(f"no filing {filing_id}")
     return filing
+
+
+def _decided(ctx, filing_id: str | None) -> str | None:
+    """What was just decided on a filing, said from the filing itself."""
+    filing = ctx.catalogue.filing(int(filing_id)) if filing_id and filing_id.isdigit() else None
+    if filing is None:
+        return None
+    said = {"accepted": f"accepted as {filing['case_no']}", "returned": "returned for correction",
+            "refused": "refused"}
+    return f"{filing['code']} {said.get(filing['state'], filing['state'])}"
 
 
 def _row(ctx, filing: dict) -> dict:

@@ -38,20 +38,28 @@ NOTICE = (
 def router(ctx) -> APIRouter:
     pages = APIRouter(prefix="/kiosk", include_in_schema=False)
 
-    def filing_of(request: Request) -> dict | None:
+    def filing_of(request: Request, touch: bool = True) -> dict | None:
         sessions.kiosk_client(ctx, request)
-        filing_id = sessions.current_filing(ctx, request)
+        filing_id = sessions.current_filing(ctx, request, touch)
         return ctx.catalogue.filing(filing_id) if filing_id else None
 
-    def step(request: Request, name: str):
-        """The filing for step `name`, or a redirect to the step still to be done (or the start)."""
-        filing = filing_of(request)
+    def step(request: Request, name: str, touch: bool = True):
+        """The filing for step `name`, or a redirect to the step still to be done (or the start); once submitted,
+        only its receipt."""
+        filing = filing_of(request, touch)
         if filing is None:
             return None, _go("/kiosk?idle=1")
         todo = _first_todo(ctx, filing)
-        if STEPS.index(name) > STEPS.index(todo):
+        if STEPS.index(name) > STEPS.index(todo) or todo == "receipt" and name != "receipt":
             return None, _go(f"/kiosk/{todo}")
         return filing, None
+
+    def leave(request: Request, response: Response) -> None:
+        """The person is done or gone: their captures stop, an unsubmitted draft is set aside, the session ends."""
+        filing_id = sessions.end_filing(ctx, request, response)
+        if filing_id is not None:
+            capture.stop(filing_id)
+            filings.set_aside(ctx, filing_id)
 
     def show(request: Request, template: str, filing: dict | None, **values):
         return render(request, f"kiosk/{template}.html", filing=filing, steps=STEPS, idle_s=ctx.settings.kiosk.idle_s,
@@ -70,19 +78,24 @@ def router(ctx) -> APIRouter:
         return response
 
     @pages.get("")
-    def welcome(request: Request, idle: int = 0, lang: str | None = None):
+    def welcome(request: Request, idle: int = 0):
         sessions.kiosk_client(ctx, request)
         response = show(request, "welcome", None, idle=bool(idle), error=None)
-        if lang in ("zh", "en"):
-            response = _go("/kiosk")
-            response.set_cookie("edossier_lang", lang, samesite="strict", path="/")
-        sessions.end_filing(ctx, request, response)
+        leave(request, response)
+        return response
+
+    @pages.get("/lang")
+    def language(request: Request, to: str = "zh", back: str = "/kiosk"):
+        """Switch the language and go back to the same step, the filing kept."""
+        response = _go(back if back.startswith("/kiosk") and "//" not in back else "/kiosk")
+        response.set_cookie("edossier_lang", to if to in ("zh", "en") else "zh", samesite="strict", path="/")
         return response
 
     @pages.post("/start")
     def start(request: Request):
         kiosk = sessions.kiosk_client(ctx, request)
         response = _go("/kiosk/identity")
+        leave(request, response)
         sessions.start_filing(ctx, response, filings.begin(ctx, kiosk)["id"])
         return response
 
@@ -99,10 +112,9 @@ def router(ctx) -> APIRouter:
 
     @pages.post("/finish")
     def finish(request: Request):
+        sessions.kiosk_client(ctx, request)
         response = _go("/kiosk")
-        if (filing := filing_of(request)) is not None:
-            capture.forget(filing["id"])
-        sessions.end_filing(ctx, request, response)
+        leave(request, response)
         return response
 
     # 1. identity -----------------------------------------------------------------------------------------------
@@ -117,6 +129,8 @@ def router(ctx) -> APIRouter:
         filing, away = step(request, "identity")
         if away:
             return away
+        if not ctx.settings.kiosk.idcard:
+            return show(request, "identity", filing, error=_t(request)("no_reader"), reader=False, masked=None)
         reader = open_reader(ctx.settings.kiosk.idcard)
         try:
             card = reader.read(timeout_s=15)
@@ -212,7 +226,7 @@ def router(ctx) -> APIRouter:
 
     @pages.get("/capture-state")
     def capture_state(request: Request):
-        filing, away = step(request, "capture")
+        filing, away = step(request, "capture", touch=False)
         if away:
             return JSONResponse({"gone": True}, status_code=410)
         current = capture.state(filing["id"])
@@ -224,7 +238,7 @@ def router(ctx) -> APIRouter:
 
     @pages.get("/capture/preview.jpg")
     def preview(request: Request):
-        filing, away = step(request, "capture")
+        filing, away = step(request, "capture", touch=False)
         current = capture.state(filing["id"]) if filing else None
         if away or current is None or current.preview is None:
             return Response(status_code=204, headers=NO_STORE)
@@ -232,7 +246,7 @@ def router(ctx) -> APIRouter:
 
     @pages.get("/pages/{page_id}/thumb.jpg")
     def thumbnail(request: Request, page_id: int):
-        filing = filing_of(request)
+        filing = filing_of(request, touch=False)
         page = ctx.catalogue.filing_page(page_id)
         if filing is None or page is None or page["filing_id"] != filing["id"]:
             return Response(status_code=404, headers=NO_STORE)
@@ -247,6 +261,8 @@ def router(ctx) -> APIRouter:
             filings.delete_page(ctx, filing["id"], page_id)
         elif action in ("up", "down"):
             filings.move_page(ctx, filing["id"], page_id, -1 if action == "up" else 1)
+        else:
+            return Response(status_code=404, headers=NO_STORE)
         page = ctx.catalogue.filing_page(page_id)
         return _go(f"/kiosk/capture?material={page['material']}")
 
@@ -307,9 +323,8 @@ def router(ctx) -> APIRouter:
         if away:
             return away
         try:
-            png = base64.b64decode(signature.partition(",")[2] or "", validate=True)
-            filings.submit(ctx, filing["id"], png)
-        except (ValueError, filings.FilingRefused) as exc:
+            filings.submit(ctx, filing["id"], _png_of(signature))
+        except filings.FilingRefused as exc:
             return show(request, "sign", filing, counts=filings.material_counts(ctx, filing["id"]),
                         fields=filing["form"], masked=_masked_identity(filing), error=said(request, exc))
         return _go("/kiosk/receipt")
@@ -332,6 +347,14 @@ def router(ctx) -> APIRouter:
     return pages
 
 
+def _png_of(data_url: str) -> bytes:
+    """The signature canvas's data: URL as bytes (nothing drawn or not a data URL: no bytes)."""
+    try:
+        return base64.b64decode(data_url.partition(",")[2] or "", validate=True)
+    except ValueError:
+        return b""
+
+
 def said(request: Request, exc: Exception) -> str:
     lang = request.cookies.get("edossier_lang", "zh")
     return exc.said(lang) if isinstance(exc, filings.FilingRefused) else str(exc)
@@ -345,7 +368,7 @@ def _first_todo(ctx, filing: dict) -> str:
     if filing["state"] not in filings.OPEN:
         return "receipt"
     done = {"identity": bool(filing["identity"]), "what": bool(filing["kind"]),
-            "notice": bool(filing["notice_accepted_at"]), "capture": False, "form": bool(filing["form"]),
+            "notice": bool(filing["notice_accepted_at"]), "capture": False, "form": filings.form_confirmed(filing),
             "sign": False}
     done["capture"] = done["notice"] and bool(filings.pages(ctx, filing["id"]))
     return next((name for name in STEPS if not done.get(name)), "receipt")

@@ -19,6 +19,7 @@ from ingest.auth import check_password, may
 CONSOLE_COOKIE = "edossier_console"
 KIOSK_COOKIE = "edossier_kiosk"
 FILING_COOKIE = "edossier_filing"
+REFRESH_HEADER = "x-edossier-refresh"      # a page refreshing itself: not a person using the console
 
 
 class SignInNeeded(Exception):
@@ -71,6 +72,7 @@ def sign_out(ctx, request: Request, response: Response) -> None:
 def console_user(ctx, request: Request) -> User:
     """The user behind the request, or SignInNeeded / Forbidden."""
     scheme, _, token = (request.headers.get("authorization") or "").partition(" ")
+    touch = REFRESH_HEADER not in request.headers
     if scheme.lower() == "bearer" and token:
         row = ctx.catalogue.token_by_secret(token.strip())
         if row is None:
@@ -79,7 +81,8 @@ def console_user(ctx, request: Request) -> User:
             raise Forbidden("a device token does not open the console")
         return User(row["name"], row["role"], via="token")
     secret = request.cookies.get(CONSOLE_COOKIE)
-    session = ctx.catalogue.live_session(secret, "console", ctx.settings.console.idle_minutes * 60) if secret else None
+    session = ctx.catalogue.live_session(secret, "console", ctx.settings.console.idle_minutes * 60, touch) \
+        if secret else None
     if session is None:
         raise SignInNeeded(_here(request), "your session has ended: sign in again" if secret else "")
     return User(session["subject"], session["role"])
@@ -109,17 +112,23 @@ def start_filing(ctx, response: Response, filing_id: int) -> None:
     response.set_cookie(FILING_COOKIE, secret, httponly=True, samesite="strict", path="/kiosk")
 
 
-def current_filing(ctx, request: Request) -> int | None:
-    """The filing of the person at the kiosk now; None once it is done or they walked away."""
+def current_filing(ctx, request: Request, touch: bool = True) -> int | None:
+    """The filing of the person at the kiosk now; None once it is done or they walked away. `touch`: the person's
+    own request (a page polling on its own keeps nobody's session alive)."""
     secret = request.cookies.get(FILING_COOKIE)
-    session = ctx.catalogue.live_session(secret, "filing", ctx.settings.kiosk.idle_s) if secret else None
+    session = ctx.catalogue.live_session(secret, "filing", ctx.settings.kiosk.idle_s, touch) if secret else None
     return int(session["subject"]) if session else None
 
 
-def end_filing(ctx, request: Request, response: Response) -> None:
-    if secret := request.cookies.get(FILING_COOKIE):
-        ctx.catalogue.end_session(secret)
+def end_filing(ctx, request: Request, response: Response) -> int | None:
+    """End the browser's filing session, live or not; answers the filing it was for."""
     response.delete_cookie(FILING_COOKIE, path="/kiosk")
+    secret = request.cookies.get(FILING_COOKIE)
+    if not secret:
+        return None
+    session = ctx.catalogue.session(secret, "filing")
+    ctx.catalogue.end_session(secret)
+    return int(session["subject"]) if session else None
 
 
 def _here(request: Request) -> str:

@@ -1260,9 +1260,10 @@ class Catalogue:
             conn.execute(insert(web_sessions).values(secret_hash=token_hash(secret), kind=kind, subject=subject,
                                                      role=role, created_at=now, seen_at=now, expires_at=expires_at))
 
-    def live_session(self, secret: str, kind: str, idle_s: float) -> dict | None:
+    def live_session(self, secret: str, kind: str, idle_s: float, touch: bool = True) -> dict | None:
         """The session behind a cookie if it has not ended, expired or been idle longer than `idle_s`; its
-        last-seen time moves on. An idle or expired session is ended for good."""
+        last-seen time moves on (`touch`: a person's own request; a page polling on its own does not). An idle or
+        expired session is ended for good."""
         now = time.time()
         where = (web_sessions.c.secret_hash == token_hash(secret)) & (web_sessions.c.kind == kind) \
             & web_sessions.c.ended_at.is_(None)
@@ -1273,8 +1274,16 @@ class Catalogue:
             if row["expires_at"] <= now or row["seen_at"] + idle_s <= now:
                 conn.execute(update(web_sessions).where(web_sessions.c.id == row["id"]).values(ended_at=now))
                 return None
-            conn.execute(update(web_sessions).where(web_sessions.c.id == row["id"]).values(seen_at=now))
+            if touch:
+                conn.execute(update(web_sessions).where(web_sessions.c.id == row["id"]).values(seen_at=now))
         return dict(row)
+
+    def session(self, secret: str, kind: str) -> dict | None:
+        """The session behind a cookie, live or ended."""
+        with self.engine.connect() as conn:
+            row = conn.execute(select(web_sessions).where((web_sessions.c.secret_hash == token_hash(secret))
+                                                          & (web_sessions.c.kind == kind))).mappings().first()
+        return dict(row) if row else None
 
     def end_session(self, secret: str) -> None:
         with self.writer.begin() as conn:
@@ -1321,14 +1330,36 @@ class Catalogue:
             return bool(conn.execute(update(filings).where(where).values(**values)).rowcount)
 
     def add_filing_page(self, filing_id: int, *, material: str, sha256: str, size: int, source: str,
-                        provenance: dict | None) -> dict:
+                        provenance: dict | None, states: Sequence[str], instead_of: int | None = None) -> dict | None:
+        """Record a captured page at the end of the filing, or in the place of `instead_of` (taken out) — in one
+        transaction, and only while the filing is in one of `states` (None otherwise)."""
+        now = time.time()
         with self.writer.begin() as conn:
-            last = conn.execute(select(func.max(filing_pages.c.position))
-                                .where(filing_pages.c.filing_id == filing_id)).scalar()
+            state = conn.execute(select(filings.c.state).where(filings.c.id == filing_id).with_for_update()).scalar()
+            if state not in states:
+                return None
+            if instead_of is not None:
+                position = conn.execute(update(filing_pages).where(
+                    (filing_pages.c.id == instead_of) & (filing_pages.c.filing_id == filing_id)
+                    & filing_pages.c.deleted_at.is_(None)).values(deleted_at=now)
+                    .returning(filing_pages.c.position)).scalar()
+            else:
+                position = (conn.execute(select(func.max(filing_pages.c.position))
+                                         .where(filing_pages.c.filing_id == filing_id)).scalar() or 0) + 1
+            if position is None:
+                return None
             page_id = conn.execute(insert(filing_pages).values(
-                filing_id=filing_id, material=material, sha256=sha256, size=size, position=(last or 0) + 1,
-                source=source, provenance=provenance, captured_at=time.time()).returning(filing_pages.c.id)).scalar()
+                filing_id=filing_id, material=material, sha256=sha256, size=size, position=position,
+                source=source, provenance=provenance, captured_at=now).returning(filing_pages.c.id)).scalar()
         return self.filing_page(page_id)
+
+    def swap_filing_pages(self, first: int, second: int) -> None:
+        """Two pages of a filing change places, in one transaction."""
+        with self.writer.begin() as conn:
+            rows = dict(conn.execute(select(filing_pages.c.id, filing_pages.c.position)
+                                     .where(filing_pages.c.id.in_([first, second]))).all())
+            for page_id, other in ((first, second), (second, first)):
+                conn.execute(update(filing_pages).where(filing_pages.c.id == page_id).values(position=rows[other]))
 
     def filing_page(self, page_id: int) -> dict | None:
         with self.engine.connect() as conn:

@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-from classify.filing_form import FIELDS, Field, as_json, prefill
+from classify.filing_form import FIELDS, Field, prefill
 from classify.identifiers import credit_code_check, resident_id_check
 from ocr.engine import OcrOptions, recognise
 
@@ -129,18 +129,6 @@ def test_a_respondents_phone_is_not_the_filers() -> None:
 
 def test_nothing_readable_gives_an_empty_form() -> None:
     assert [(f.value, f.found) for f in prefill(["", "证据目录\n1.借条"])] == [("", False)] * len(FIELDS)
-
-
-def test_as_json_masks_numbers_and_phones_unless_told_not() -> None:
-    fields = prefill([PERSON_V_PERSON])
-    shown = {f["name"]: f["value"] for f in as_json(fields)}
-    assert shown["plaintiff_id"] == ID_A[:6] + "********" + ID_A[-4:]
-    assert shown["defendant_id"] == ID_B[:6] + "********" + ID_B[-4:]
-    assert shown["phone"] == "138****5678"
-    assert shown["plaintiff"] == "柏林森" and "判令被告" in shown["claims"]
-    assert ID_A not in str(shown) and "13812345678" not in str(shown)
-    assert {f["name"]: f["value"] for f in as_json(fields, masked=False)}["plaintiff_id"] == ID_A
-    assert all(f["found"] for f in as_json(fields))
 
 
 # --- a rendered page, as the kiosk's scanner delivers it ----------------------------------------------------------

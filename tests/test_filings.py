@@ -1,6 +1,7 @@
 """Kiosk filings as the flow (ingest/filings.py) makes them, below the pages: an enforcement filing pre-filled from
 its application's OCR text, a case number of the wrong family refused, acceptance interrupted half way and done
-again without a page filed twice, then a worker files the pages into the case in binding order."""
+again without a page filed twice, two judges accepting one filing at once, then a worker files the pages into the
+case in binding order."""
 from __future__ import annotations
 
 import io
@@ -72,15 +73,25 @@ def test_an_enforcement_filing_accepted_after_an_interrupted_acceptance_files_ea
     with pytest.raises(filings.FilingRefused, match="not a case number for a enforcement"):
         filings.accept(ctx, filing["id"], "（2026）鲁0507民初88号", "judge.wang")
 
-    def crash(*_args, **_kwargs):
-        raise ConnectionError("the catalogue went away")
-    monkeypatch.setattr(pipeline, "close_stack", crash)
+    real_accept, calls = pipeline.accept, []
+
+    def crash_on_the_third_page(*args, **kwargs):     # the catalogue goes away half way through the filing
+        calls.append(1)
+        if len(calls) == 3:
+            raise ConnectionError("the catalogue went away")
+        return real_accept(*args, **kwargs)
+    monkeypatch.setattr(pipeline, "accept", crash_on_the_third_page)
     with pytest.raises(ConnectionError):
         filings.accept(ctx, filing["id"], CASE_NO, "judge.wang")
-    assert ctx.catalogue.filing(filing["id"])["state"] == "submitted"
     monkeypatch.undo()
-    done = filings.accept(ctx, filing["id"], CASE_NO, "judge.wang")
-    again = filings.accept(ctx, filing["id"], CASE_NO, "judge.wang")     # a judge's double click
+    halfway = ctx.catalogue.filing(filing["id"])
+    assert (halfway["state"], halfway["case_no"]) == ("accepting", CASE_NO)
+    with pytest.raises(filings.FilingRefused, match="not waiting"):         # its pages are in a case already
+        filings.refuse(ctx, filing["id"], "不属于本院管辖", "judge.li")
+    with pytest.raises(filings.FilingRefused, match="not filed under"):
+        filings.accept(ctx, filing["id"], "（2026）鲁0507执89号", "judge.li")
+    done = filings.accept(ctx, filing["id"], CASE_NO, "judge.wang")       # done again: where it stopped
+    again = filings.accept(ctx, filing["id"], CASE_NO, "judge.wang")      # a judge's second click
     assert done["state"] == again["state"] == "accepted" and done["stack_id"] == again["stack_id"]
     entries = ctx.catalogue.entries_of_stack(done["stack_id"])
     assert len(entries) == 3 + 2                 # three pages, two receipt sheets: nothing twice
@@ -96,3 +107,27 @@ def test_an_enforcement_filing_accepted_after_an_interrupted_acceptance_files_ea
     assert all(r["pages_received"] == r["pages_scanned"] for r in status["receipts"]), status["receipts"]
     trail = [e["kind"] for e in ctx.catalogue.audit_of_case(CASE_NO)]
     assert "kiosk filing accepted" in trail
+
+
+def test_two_judges_accepting_one_filing_at_once_file_it_under_one_case_only(ctx, paper):
+    import threading
+
+    from ingest import filings
+    filing = submitted(ctx, paper)
+    numbers, outcomes = ["（2026）鲁0507执91号", "（2026）鲁0507执92号"], {}
+
+    def judge(number: str) -> None:
+        try:
+            outcomes[number] = filings.accept(ctx, filing["id"], number, f"judge-{number[-4:-1]}")["case_no"]
+        except filings.FilingRefused as exc:
+            outcomes[number] = str(exc)
+    threads = [threading.Thread(target=judge, args=(n,)) for n in numbers]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    won = [n for n in numbers if outcomes[n] == n]
+    assert len(won) == 1, outcomes
+    lost = next(n for n in numbers if n not in won)
+    assert "not filed under" in outcomes[lost]
+    assert ctx.catalogue.receipts_of_case(lost) == [] and ctx.catalogue.case(lost) is None

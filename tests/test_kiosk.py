@@ -272,13 +272,17 @@ def test_a_filing_returned_once_is_corrected_and_sent_again_and_only_a_judge_dec
     page.fill("input[name=number]", card["number"])
     page.click("#confirm-identity")
     page.click("#next")
+    page.click("#lang-zh")                                  # the language changes mid-filing; the filing stays
+    assert page.url.endswith("/kiosk/what") and "选择立案类型" in page.text_content("h1")
+    page.click("#lang-en")
     choose_and_accept(page)
     page.click("#use-phone")
     phone_upload(chromium, page.get_attribute("#phone-link", "data-link"), "COMPLAINT", paper["complaint_png"])
     page.wait_for_function("() => document.querySelectorAll('#pages li').length === 1", timeout=10_000)
     page.click("#back-to-capture")
     page.click("#next")
-    page.fill("#field-defendant", page.input_value("#field-defendant") or "江源博远电子有限公司")
+    defendant = (page.input_value("#field-defendant") or "江源博远电子有限公司") + "（曾用名：博远电子）"
+    page.fill("#field-defendant", defendant)
     page.click("#next")
     sign(page)
     code = page.text_content("#lookup-code").strip()
@@ -303,6 +307,7 @@ def test_a_filing_returned_once_is_corrected_and_sent_again_and_only_a_judge_dec
     page.wait_for_function("() => document.querySelectorAll('#pages li').length === 2", timeout=10_000)
     page.click("#back-to-capture")
     page.click("#next")
+    assert page.input_value("#field-defendant") == defendant          # what they confirmed is kept, to confirm again
     page.click("#next")
     sign(page)
     assert page.text_content("#lookup-code").strip() == code
@@ -333,6 +338,13 @@ def test_an_idle_kiosk_clears_the_screen_and_keeps_nothing_of_the_person(tmp_pat
     token = cli(home, "token", "create", "kiosk-9", "--role", "device", config=config).stdout.strip()
     service = Service(home, config).start()
     try:
+        page = enrolled(chromium, service.url, token)
+        page.click("#start")
+        cookies = {c["name"]: c["value"] for c in page.context.cookies()}
+        page.close()                                        # no script left to clear it: the server must
+        time.sleep(4)
+        reply = httpx.get(f"{service.url}/kiosk/identity", cookies=cookies, follow_redirects=False, timeout=10)
+        assert reply.status_code == 303 and reply.headers["location"].endswith("/kiosk?idle=1")
         page = enrolled(chromium, service.url, token)
         page.click("#start")
         page.fill("input[name=name]", "宋思远")

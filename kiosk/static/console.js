@@ -6,7 +6,8 @@
   document.querySelectorAll("[data-refresh][id]").forEach(panel => {
     const every = Number(panel.dataset.refresh) * 1000, source = panel.dataset.source || location.href;
     setInterval(async () => {
-      const reply = await fetch(source, {credentials: "same-origin"});
+      // said to be a refresh: it keeps nobody's session alive
+      const reply = await fetch(source, {credentials: "same-origin", headers: {"X-Edossier-Refresh": "1"}});
       if (reply.redirected || !reply.ok) { location.reload(); return; }
       const page = new DOMParser().parseFromString(await reply.text(), "text/html");
       const fresh = page.getElementById(panel.id);
