@@ -125,7 +125,7 @@ class LimitSettings(_Section):
 
 
 class OcrSettings(_Section):
-    engine: Literal["tesseract", "rapidocr", "cascade", "none"] = "tesseract"
+    engine: Literal["tesseract", "none"] = "tesseract"
     languages: str = "chi_sim"
     dpi: int = Field(300, ge=72, le=1200)
     recognition_dpi: int = Field(150, ge=70, le=1200)
@@ -134,7 +134,6 @@ class OcrSettings(_Section):
     jpeg_quality: int = Field(50, ge=30, le=100)
     jpeg_dpi: int = Field(200, ge=200, le=1200)
     retry_below_confidence: float = Field(55, ge=0, le=100)
-    cascade_below_confidence: float = Field(85, ge=0, le=100)
     omp_thread_limit: int = Field(1, ge=1)
 
 

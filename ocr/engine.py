@@ -1,4 +1,4 @@
-"""Recognise one prepared page: an engine's words grouped into lines, the page text, and a searchable PDF page."""
+"""Recognise one prepared page: tesseract's words grouped into lines, the page text, and a searchable PDF page."""
 from __future__ import annotations
 
 import statistics
@@ -8,7 +8,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 from PIL import Image
 
-from ocr import pageimage, pdfpage, rapid, tesseract
+from ocr import pageimage, pdfpage, tesseract
 from ocr.pageimage import ImageOptions
 from ocr.types import Line, PageLayout, Word
 
@@ -21,8 +21,6 @@ class OcrOptions:
     timeout: float = 180.0
     recognition_dpi: int = 150   # pages are read at this resolution at most; the kept image keeps its own
     image: ImageOptions = ImageOptions()   # how the page image is kept in the searchable PDF
-    threads: int = 1             # threads of an engine that has its own pool (rapidocr's onnxruntime sessions)
-    cascade_below_confidence: float = 85.0   # cascade: a tesseract reading with less is read again by rapidocr
 
 
 @dataclass(frozen=True)
@@ -62,25 +60,6 @@ def _tesseract(picture: Image.Image, dpi: int, options: OcrOptions) -> tuple[str
                  "psm": options.psm, "dpi": dpi}
 
 
-def _rapidocr(picture: Image.Image, dpi: int, options: OcrOptions) -> tuple[str, dict]:
-    tsv = rapid.read(picture, threads=options.threads)
-    return tsv, {"engine": "rapidocr", "version": rapid.version(), "runtime": f"onnxruntime {rapid.runtime_version()}",
-                 "models": rapid.models(), "settings": rapid.settings(options.threads), "dpi": dpi}
-
-
-def _cascade(picture: Image.Image, dpi: int, options: OcrOptions) -> tuple[str, dict]:
-    """Tesseract first; a page it reads with less than `cascade_below_confidence` is read again by rapidocr, whose
-    reading is kept. The record says which engine read the page, and why."""
-    tsv, first = _tesseract(picture, dpi, options)
-    confidence = mean_confidence(parse_tsv(tsv, picture.width, picture.height))
-    record = {"engine": "cascade", "below_confidence": options.cascade_below_confidence,
-              "tesseract_confidence": round(confidence, 2), "tesseract": first}
-    if confidence >= options.cascade_below_confidence:
-        return tsv, {**record, "read_by": "tesseract", "version": first["version"]}
-    tsv, second = _rapidocr(picture, dpi, options)
-    return tsv, {**record, "read_by": "rapidocr", "version": second["version"], "rapidocr": second}
-
-
 def _nothing(picture: Image.Image, dpi: int, options: OcrOptions) -> tuple[str, dict]:
     """The no-op engine (`ocr.engine: none`): reads no text. It measures the pipeline around OCR; never for paper."""
     return "level\tpage_num\tblock_num\tpar_num\tline_num\tword_num\tleft\ttop\twidth\theight\tconf\ttext", \
@@ -89,7 +68,7 @@ def _nothing(picture: Image.Image, dpi: int, options: OcrOptions) -> tuple[str, 
 
 # The engines that read a page's words, by the name `ocr.engine` gives; each answers tesseract's TSV and a record
 # of itself kept with the page.
-READERS = {"tesseract": _tesseract, "rapidocr": _rapidocr, "cascade": _cascade, "none": _nothing}
+READERS = {"tesseract": _tesseract, "none": _nothing}
 
 
 def _scaled(gray: np.ndarray, scale: float) -> Image.Image:
