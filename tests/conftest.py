@@ -134,7 +134,7 @@ def blob_store(request, tmp_path):
     return open_blob_store(load_settings(env=env))
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def chromium():
     """One headless chromium for the browser tests; their screenshots go to tests/output/screenshots."""
     try:
