@@ -70,9 +70,9 @@ class _Open:
 
 def split(pages: list[PageFacts]) -> list[_Open]:
     """Separators and titled pages start documents, and so does an untitled page that begins as a document does
-    (an identity-card copy; a court's name, or the page's own case number, at its top: its title did not read);
-    untitled pages continue the one before — but those after an evidence list that are not pages of the list are
-    the evidence it lists; blanks are skipped."""
+    (an identity-card copy; a court's name, or the page's own case number, at its top: its title did not read) or
+    follows an identity-card copy; untitled pages continue the one before — but those after an evidence list that
+    are not pages of the list are the evidence it lists; blanks are skipped."""
     groups: list[_Open] = []
     for page in pages:
         if page.role == "separator":
@@ -81,11 +81,20 @@ def split(pages: list[PageFacts]) -> list[_Open]:
             current = groups[-1] if groups else None
             fresh_separator = current is not None and current.separator is not None and not current.pages
             evidence = current is not None and _after_evidence_list(current, page)
-            if current is None or (_starts(page) or evidence) and not fresh_separator:
+            after_copy = current is not None and _is_copy(current)
+            if current is None or (_starts(page) or evidence or after_copy) and not fresh_separator:
                 current = _Open(evidence=evidence)
                 groups.append(current)
             current.pages.append(page)
     return [g for g in groups if g.pages]
+
+
+def _is_copy(group: _Open) -> bool:
+    """A group that is an identity-card or licence copy: one page, never continued (each side of a card that
+    needs two pages starts its own)."""
+    first = group.pages[0] if group.pages else None
+    return first is not None and group.separator is None and first.title is None and \
+        untitled_type(first.text) is not None
 
 
 def _starts(page: PageFacts) -> bool:

@@ -9,6 +9,11 @@ FLAGGED_FIGURES = {"coverage": (1, 1), "digitisation_cases": (0, 1), "digitisati
                    "single_set_archiving": (0, 0)}
 
 
+# The order the first stack is scanned in, with each scan's noise seed: claim page 2 left out, claim page 1 fed a
+# second time after the notice, which is filed behind the claim's first page.
+HANDED_IN = (("claim1", 1), ("notice", 4), ("claim1", 2), ("id", 3))
+
+
 def handed_in_pages(case) -> dict:
     """The rendered pages handed in: the statement of claim (2 pages), the identity card, the notice of acceptance
     with its top — the court's name, its title and its case number — cut off the copy, so nothing on the page says
@@ -33,10 +38,10 @@ def check_flagged(status: dict) -> None:
     assert status["missing"] == [
         "stage FILING since 2026-03-02: no notice of acceptance (受理案件通知书/诉讼风险提示书/举证通知书)",
         "receipt R-1: 4 pages received, 3 scanned (4 scanned, 1 of them twice)",
-        f"receipt R-1: page 2 is page 1 scanned again (pages {twice['page_id']} and {twice['same_as']})"]
-    # the sheet fed twice starts a statement of claim again; the notice, untitled, went with the identity card
-    assert [(d["type_code"], d["pages"]) for d in status["documents"]] == [("COMPLAINT", 1), ("COMPLAINT", 1),
-                                                                          ("PARTY_ID", 2)]
+        f"receipt R-1: page 3 is page 1 scanned again (pages {twice['page_id']} and {twice['same_as']})"]
+    # the notice, untitled, went with the claim's first page; the sheet fed twice starts a statement of claim again
+    assert [(d["type_code"], d["pages"]) for d in status["documents"]] == [("COMPLAINT", 2), ("COMPLAINT", 1),
+                                                                          ("PARTY_ID", 1)]
     assert status["digitised"] is False
 
 
@@ -48,12 +53,25 @@ def green_figures(documents: list[dict]) -> dict:
             "single_set_archiving": (0, 0)}
 
 
-def check_green(final: dict, claim: dict, loose: dict, holder: dict, notice_page: int) -> None:
-    """The status once corrected: nothing missing, the three documents as they should be, the receipt matched."""
+def misfiled(status: dict) -> tuple[dict, int]:
+    """The document the notice was filed in (the claim's first page and the notice), and the notice's page."""
+    holder = status["documents"][0]
+    return holder, holder["page_ids"][1]
+
+
+def handed_in_later(earlier: dict, later: dict) -> dict:
+    """The document the page handed in later was filed as: the one whose pages all came after the first stack."""
+    first = max(p for d in earlier["documents"] for p in d["page_ids"])
+    return next(d for d in later["documents"] if d["page_ids"][0] > first)
+
+
+def check_green(final: dict, claim: dict, loose: dict, card: dict, notice_page: int) -> None:
+    """The status once corrected: nothing missing, the three documents as they should be, the receipt matched;
+    the identity card's copy was filed right from the start."""
     assert final["missing"] == [] and final["digitised"] is True, final["missing"]
-    assert [(d["type_code"], d["page_ids"], d["corrected"]) for d in final["documents"]] == [
-        ("COMPLAINT", claim["page_ids"] + loose["page_ids"], True), ("PARTY_ID", [holder["page_ids"][0]], True),
-        ("ACCEPT_NOTICE", [notice_page], True)]
+    filed = [(d["type_code"], d["page_ids"], d["corrected"]) for d in final["documents"]]
+    assert filed == [("COMPLAINT", claim["page_ids"] + loose["page_ids"], True), ("ACCEPT_NOTICE", [notice_page], True),
+                     ("PARTY_ID", card["page_ids"], False)], filed        # in the order scanned
     receipt = final["receipts"][0]
     assert (receipt["pages_distinct"], receipt["digitised"], receipt["flags"]) == (4, True, [])
     assert final["pages"]["removed"] == 1

@@ -19,7 +19,8 @@ import pytest
 from PIL import Image
 
 from conftest import ROOT
-from scenario import FLAGGED_FIGURES, check_flagged, check_green, green_figures, handed_in_pages
+from scenario import (HANDED_IN, FLAGGED_FIGURES, check_flagged, check_green, green_figures, handed_in_later,
+                      handed_in_pages, misfiled)
 
 USER = f"cli:{getpass.getuser()}"
 
@@ -71,7 +72,7 @@ def scanned(case, tmp_path_factory):
     folder = base / "first" / number
     folder.mkdir(parents=True)
     _sheet(base / "r1.pdf", folder / "000.png")
-    for n, (name, seed) in enumerate((("claim1", 1), ("claim1", 2), ("id", 3), ("notice", 4)), 1):
+    for n, (name, seed) in enumerate(HANDED_IN, 1):
         _scan(pages[name], seed, folder / f"{n:03d}.png")            # claim page 2 left out, claim page 1 twice
     ran = _run(home, "backlog", base / "first", "--json")
     assert ran.returncode in (0, 4), ran.stderr
@@ -99,8 +100,8 @@ def test_corrected_through_the_cli_and_the_api_everything_turns_green(scanned):
     duplicate = receipt["scanned_twice"][0]["page_id"]
     removed = _json(_run(home, "correct", "remove", duplicate, "--reason", "the same sheet scanned twice", "--json"))
     assert removed["kind"] == "remove" and removed["by"] == USER
-    holder = status["documents"][2]
-    notice_page = holder["page_ids"][1]
+    holder, notice_page = misfiled(status)
+    card = status["documents"][2]
     _json(_run(home, "correct", "split", holder["id"], "--at", notice_page, "--json"))
     split = _status(scanned)
     notice_doc = next(d for d in split["documents"] if d["page_ids"] == [notice_page])
@@ -115,11 +116,11 @@ def test_corrected_through_the_cli_and_the_api_everything_turns_green(scanned):
     later = _status(scanned)
     claim = next(d for d in later["documents"] if d["type_code"] == "COMPLAINT" and len(d["page_ids"]) == 1
                  and d["page_ids"][0] < notice_page)
-    loose = next(d for d in later["documents"] if d["page_ids"][0] > notice_page)
+    loose = handed_in_later(status, later)
     _json(_run(home, "correct", "merge", claim["id"], loose["id"], "--json"))
 
     final = _status(scanned)
-    check_green(final, claim, loose, holder, notice_page)
+    check_green(final, claim, loose, card, notice_page)
     assert _report(scanned) == green_figures(final["documents"])
     history = _json(_run(home, "correct", "list", number, "--json"))
     assert [(c["kind"], c["by"]) for c in history] == [("remove", USER), ("split", USER), ("type", "api:desk-7"),

@@ -23,7 +23,8 @@ import pytest
 from PIL import Image
 
 from conftest import ROOT
-from scenario import FLAGGED_FIGURES, check_flagged, check_green, green_figures, handed_in_pages
+from scenario import (HANDED_IN, FLAGGED_FIGURES, check_flagged, check_green, green_figures, handed_in_later,
+                      handed_in_pages, misfiled)
 from servers import Service
 
 CMS, DESK = "cms-e2e", "desk-e2e"              # the case-management system, an operator; the scanning desk, a device
@@ -141,8 +142,7 @@ def filed(service, case):
     pdf = api.get(f"{svc.url}{receipt.json()['pdf']}")
     assert pdf.status_code == 200 and pdf.headers["content-type"] == "application/pdf"
     pages = handed_in_pages(case)
-    first = [_sheet(pdf.content)] + [_scan(pages[name], seed) for name, seed in
-                                     (("claim1", 1), ("claim1", 2), ("id", 3), ("notice", 4))]
+    first = [_sheet(pdf.content)] + [_scan(pages[name], seed) for name, seed in HANDED_IN]
     stack = api.scan_stack(case.case_no, first)              # claim page 2 left out, claim page 1 twice
     return {"api": api, "case_no": case.case_no, "opened": opened, "events": events, "receipt": receipt,
             "pdf": pdf.content, "pages": pages, "stack": stack, "home": svc.home, "config": svc.config}
@@ -188,8 +188,8 @@ def test_corrected_through_the_api_everything_turns_green(filed, case):
     assert denied.status_code == 403                                  # a scanner's token corrects nothing
     removed = api.correct(kind="remove", page=duplicate, reason="the same sheet scanned twice")
     assert (removed["kind"], removed["by"], removed["detail"]["page"]) == ("remove", f"api:{CMS}", duplicate)
-    holder = status["documents"][2]
-    notice_page = holder["page_ids"][1]
+    holder, notice_page = misfiled(status)
+    card = status["documents"][2]
     split = api.correct(kind="split", document=holder["id"], page=notice_page)
     assert split["kind"] == "split"
     after_split = api.status()
@@ -204,12 +204,12 @@ def test_corrected_through_the_api_everything_turns_green(filed, case):
     later = api.status()
     claim = next(d for d in later["documents"] if d["type_code"] == "COMPLAINT" and len(d["page_ids"]) == 1
                  and d["page_ids"][0] < notice_page)
-    loose = next(d for d in later["documents"] if d["page_ids"][0] > notice_page)
+    loose = handed_in_later(status, later)
     merged = api.correct(kind="merge", document=claim["id"], other=loose["id"])
     assert merged["kind"] == "merge"
 
     final = api.status()
-    check_green(final, claim, loose, holder, notice_page)
+    check_green(final, claim, loose, card, notice_page)
     assert len(claim["page_ids"] + loose["page_ids"]) == 2 and final["review"] == []
     receipt = final["receipts"][0]
     assert receipt["scanned_twice"] == [] and len(final["receipts"]) == 1

@@ -171,3 +171,13 @@ def test_an_enforcement_volume_binds_the_judgment_it_enforces_after_the_applicat
     stack = [page(1, "执行裁定书", ruling), page(2, "民事判决书", FIRST), page(3, "强制执行申请书", application)]
     drafts = segment(stack, taxonomy, stack_case=enf, review_below=0.7)
     assert _bound(drafts, "enforcement") == ["ENF_APPLICATION", "ENF_BASIS", "ENF_RULING"]
+
+
+def test_the_page_after_an_identity_card_copy_starts_the_next_document(taxonomy):
+    """A copy of an identity card is never continued: the power of attorney after it, its title unread, is a
+    document of its own (typed from its words), not a second page of the card."""
+    card = "姓名 王某\n性别 男 民族 汉\n住址 某某省某某市\n公民身份号码 990101199001011238\n签发机关 某某县公安局\n有效期限 2020"
+    poa = "委托人：王某，男，住某某市。\n受托人：赵某，某某律师事务所律师。\n现委托上列受托人在我与李某借款合同纠纷一案中，作为我的诉讼代理人。\n代理权限：特别授权。"
+    drafts = segment([page(1, None, card), page(2, None, poa)], taxonomy, stack_case=CASE, review_below=0.5)
+    assert [(d.type_code, d.page_ids) for d in drafts][0] == ("PARTY_ID", (1,))
+    assert drafts[1].page_ids == (2,)
