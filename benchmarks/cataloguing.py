@@ -16,7 +16,7 @@ each confidence band it prints the documents and the share right; then, at the c
 (classify.review_below_confidence), the share sent to review and the share right among those that are not.
 
     .venv/bin/python benchmarks/cataloguing.py [--cases 40] [--first-seed 1] [--jobs 2] [--json FILE]
-                                               [--pages-read FILE]
+                                               [--pages-read FILE] [--engine tesseract|rapidocr|cascade]
 """
 from __future__ import annotations
 
@@ -93,6 +93,7 @@ def read_page(job: tuple[int, object, str, int]) -> tuple[int, str, str | None, 
 
 
 _SETTINGS = None
+ENGINE = None           # --engine: the OCR engine the pages are read with, else the configured one
 
 
 def _settings():
@@ -101,8 +102,14 @@ def _settings():
         import tempfile
 
         from config.settings import load_settings
-        _SETTINGS = load_settings(env={"EDOSSIER_HOME": tempfile.mkdtemp(prefix="edossier-cataloguing-")})
+        home = {"EDOSSIER_HOME": tempfile.mkdtemp(prefix="edossier-cataloguing-")}
+        _SETTINGS = load_settings(env=home, **({"ocr": {"engine": ENGINE}} if ENGINE else {}))
     return _SETTINGS
+
+
+def _start_worker(engine: str | None) -> None:
+    global ENGINE
+    ENGINE = engine
 
 
 def judge(cases: list, read: dict[int, tuple], review_below: float) -> list[dict]:
@@ -175,6 +182,8 @@ def main() -> None:
                         help="the first case's seed: another range is cases the rules were not tuned on")
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--json", dest="json_file")
+    parser.add_argument("--engine", choices=("tesseract", "rapidocr", "cascade"),
+                        help="read the pages with this OCR engine (default: the configured one, ocr.engine)")
     parser.add_argument("--pages-read", dest="pages_read", metavar="FILE",
                         help="keep the pages as read in FILE and read them from it next time (same --cases): "
                              "segmentation measured again without OCR")
@@ -190,13 +199,14 @@ def main() -> None:
     started = time.perf_counter()
     read = _kept_reading(args.pages_read, len(cases), args.first_seed)
     if read is None:
-        with ProcessPoolExecutor(args.jobs) as pool:
+        with ProcessPoolExecutor(args.jobs, initializer=_start_worker, initargs=(args.engine,)) as pool:
             read = {row[0]: row for row in pool.map(read_page, jobs, chunksize=4)}
         _keep_reading(args.pages_read, len(cases), args.first_seed, read)
     seconds = time.perf_counter() - started
     threshold = _settings().classify.review_below_confidence
     judged = judge(cases, read, threshold)
-    result = {"machine": machine(), "cases": len(cases), "pages": len(jobs), "ocr_seconds": round(seconds, 1),
+    engine = args.engine or _settings().ocr.engine
+    result = {"machine": machine(), "engine": engine, "cases": len(cases), "pages": len(jobs), "ocr_seconds": round(seconds, 1),
               "curve": curve(judged), "at_threshold": at_threshold(judged, threshold),
               "by_variant": {v: at_threshold([j for j in judged if j["variant"] == v], threshold) for v in VARIANTS},
               "wrong": sorted({(j["true"], j["found"]) for j in judged if not j["right"]})}
@@ -206,7 +216,7 @@ def main() -> None:
 
 
 def _print(result: dict) -> None:
-    print(f"{result['cases']} cases, {result['pages']} pages read in {result['ocr_seconds']} s")
+    print(f"{result['cases']} cases, {result['pages']} pages read by {result['engine']} in {result['ocr_seconds']} s")
     print("confidence band   documents   right")
     for row in result["curve"]:
         print(f"  {row['band']:14} {row['documents']:9}   {row['right']:.1%}")

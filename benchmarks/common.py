@@ -6,13 +6,11 @@ import inspect
 import io
 import json
 import os
-import re
 import resource
 import shutil
 import subprocess
 import sys
 import time
-import unicodedata
 import zlib
 from pathlib import Path
 
@@ -24,7 +22,6 @@ DEFAULT_OUT = ROOT / "benchmarks" / "out"
 CASE_NO = "（2024）浙0803民初1234号"
 DPI = 300
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".tif", ".tiff")
-_WHITESPACE = re.compile(r"\s+")
 
 
 class BenchError(RuntimeError):
@@ -203,51 +200,10 @@ def manifest_page_texts(manifest: dict, n: int, source_name: str | None = None) 
     return texts, {"pages_with_text": found, "excluded": excluded}
 
 
-# text comparison --------------------------------------------------------------------------------------------------
-def normalise(text: str) -> str:
-    """NFKC, then every whitespace character removed."""
-    return _WHITESPACE.sub("", unicodedata.normalize("NFKC", text))
-
-
-def levenshtein(a: str, b: str) -> int:
-    """Edit distance (insertions, deletions, substitutions of one character each)."""
-    if a == b:
-        return 0
-    start = 0
-    while start < len(a) and start < len(b) and a[start] == b[start]:
-        start += 1
-    end_a, end_b = len(a), len(b)
-    while end_a > start and end_b > start and a[end_a - 1] == b[end_b - 1]:
-        end_a, end_b = end_a - 1, end_b - 1
-    a, b = a[start:end_a], b[start:end_b]
-    if len(a) < len(b):
-        a, b = b, a
-    if not b:
-        return len(a)
-    previous = list(range(len(b) + 1))
-    for i, char_a in enumerate(a, 1):
-        current = [i]
-        append = current.append
-        for j, char_b in enumerate(b, 1):
-            substitution = previous[j - 1] + (char_a != char_b)
-            deletion = previous[j] + 1
-            insertion = current[j - 1] + 1
-            append(min(substitution, deletion, insertion))
-        previous = current
-    return previous[-1]
-
-
-def cer(hypotheses: list[str], truths: list[str]) -> tuple[float, list[dict]]:
-    """Character error rate over all pages (sum of edit distances / sum of truth lengths) and the per-page figures."""
-    per_page, errors, length = [], 0, 0
-    for index, (hyp, truth) in enumerate(zip(hypotheses, truths), 1):
-        hyp_n, truth_n = normalise(hyp), normalise(truth)
-        distance = levenshtein(hyp_n, truth_n)
-        errors += distance
-        length += len(truth_n)
-        per_page.append({"page": index, "chars": len(truth_n), "edits": distance,
-                         "cer": round(distance / len(truth_n), 4) if truth_n else None})
-    return (errors / length if length else 0.0), per_page
+# text comparison ------------------------------------------------------------------------------------------------
+# One definition for the benchmarks and the tests (ocr/accuracy.py): NFKC, whitespace removed, Levenshtein.
+from ocr.accuracy import normalise  # noqa: E402,F401  (re-exported for the benchmarks)
+from ocr.accuracy import pooled_cer as cer  # noqa: E402,F401
 
 
 # environment ------------------------------------------------------------------------------------------------------

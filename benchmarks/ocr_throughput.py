@@ -49,7 +49,8 @@ def run_ocrmypdf(pdf: Path, out: Path, jobs: int) -> dict:
     return result
 
 
-def run_edossier(pdf: Path, work: Path, jobs: int, n: int) -> dict:
+def run_edossier(pdf: Path, work: Path, jobs: int, n: int, settings_file: Path | None = None) -> dict:
+    """`edossier backlog` on a fresh home; `settings_file` (EDOSSIER_CONFIG) overrides the defaults."""
     backlog = work / "backlog"
     if backlog.exists():
         shutil.rmtree(backlog)
@@ -62,6 +63,8 @@ def run_edossier(pdf: Path, work: Path, jobs: int, n: int) -> dict:
         shutil.copyfile(pdf, source)
     home = work / "edossier-home"
     env = common.fresh_home(home)
+    if settings_file is not None:
+        env["EDOSSIER_CONFIG"] = str(settings_file)
     command = [*common.edossier_command(), "backlog", str(backlog), "--jobs", str(jobs), "--json"]
     load = common.load_average()
     done, seconds, cpu = common.timed_run(command, capture_output=True, text=True, env=env, timeout=TIMEOUT_S)

@@ -7,6 +7,8 @@
 #                                           60 pages/min, the batch backlog against the earlier batch pipeline
 #   bash benchmarks/run.sh --size           then also bytes per page against `ocrmypdf --optimize 2`, the text
 #                                           read again from the stored images, crops at 100 % zoom (~10 min)
+#   bash benchmarks/run.sh --kinds          then also each OCR engine per kind of court paper against OCRmyPDF,
+#                                           two seeds, and on the real Chinese samples (benchmarks/ocr_kinds.py)
 #   bash benchmarks/run.sh --json out.json  other options go to benchmarks/ocr_throughput.py
 #                                           (--pages N, --skip-baseline, --json [FILE], --seed, --jobs, --out)
 set -euo pipefail
@@ -15,12 +17,14 @@ cd "$(dirname "$0")/.."
 memory=0
 live=0
 size=0
+kinds=0
 args=()
 for arg in "$@"; do
   case "$arg" in
     --memory) memory=1 ;;
     --live) live=1 ;;
     --size) size=1 ;;
+    --kinds) kinds=1 ;;
     *) args+=("$arg") ;;
   esac
 done
@@ -38,4 +42,7 @@ if ((live)); then
 fi
 if ((size)); then
   .venv/bin/python benchmarks/size.py
+fi
+if ((kinds)); then
+  .venv/bin/python benchmarks/ocr_kinds.py
 fi

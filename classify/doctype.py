@@ -12,7 +12,6 @@ from classify.taxonomy import FAMILIES_2018, DocType, Taxonomy
 from ocr.types import Line, PageLayout
 
 UNKNOWN = "UNKNOWN"
-REVIEW_BELOW = 0.7              # callers flag guesses under this confidence for human review
 EXACT, NOTICE, CONTAINED, FUZZY = 0.95, 0.85, 0.85, 0.75
 CUE_BASE, CUE_STEP, CUE_MAX = 0.2, 0.1, 0.6
 
@@ -44,11 +43,29 @@ def _is_title_shaped(line: Line, layout: PageLayout) -> bool:
             and not _is_excluded(text))
 
 
+SENTENCE_MARKS = ",.;:"         # after NFKC (，。；： too): no title in the taxonomy holds one; a short line of body text
+                                # does (法定代表人：…, 审判员，…), and a page garbled past reading can show one centred…
+SENTENCE_CHARS = 6              # …in a line this long at least (a letter-spaced 收　条 may read as 收。条)
+
+
+def could_be_title(text: str) -> bool:
+    """Whether a title as read (the line read again, say) can be one: short, and none of what _is_excluded names."""
+    compact = _compact(text)
+    return 2 <= len(compact) <= MAX_TITLE_CHARS and not _is_excluded(compact)
+
+
 def _is_excluded(text: str) -> bool:
-    """Court names, case numbers and mostly-digit lines (dates, page numbers) are never titles."""
-    normal = unicodedata.normalize("NFKC", text)
+    """Court names, case numbers, mostly-digit lines (dates, page numbers) and lines with sentence punctuation are
+    never titles."""
+    normal = unicodedata.normalize("NFKC", text).replace("。", ".")
     digits = sum(char.isdigit() for char in normal)
-    return normal.endswith("人民法院") or bool(find_case_numbers(normal, strict=False)) or digits * 2 > len(normal)
+    return normal.endswith("人民法院") or bool(find_case_numbers(normal, strict=False)) or digits * 2 > len(normal) \
+        or _is_sentence(normal)
+
+
+def _is_sentence(normal: str) -> bool:
+    inner = normal.strip(SENTENCE_MARKS)
+    return any(mark in inner for mark in SENTENCE_MARKS) and sum(char.isalnum() for char in inner) >= SENTENCE_CHARS
 
 
 def find_title_line(layout: PageLayout) -> Line | None:
@@ -89,10 +106,6 @@ class TypeGuess:
     confidence: float
     family: str
     reason: str
-
-    @property
-    def needs_review(self) -> bool:
-        return self.confidence < REVIEW_BELOW
 
 
 @dataclass(frozen=True)
@@ -251,7 +264,7 @@ def classify(title: str | None, text: str, taxonomy: Taxonomy, case_type_code: s
     Types sharing a title (受理案件通知书, 评估报告) are told apart by the binding order of the case's family, given
     `case_type_code` (民初, 执, …). Whether a judgment is the higher or lower court's (HIGHER_COURT_DOC,
     LOWER_COURT_DOC) depends on the case number printed on it: see refine_by_case_number. Callers flag guesses
-    with confidence under 0.7 (TypeGuess.needs_review) for a human check.
+    with less confidence than `classify.review_below_confidence` for a human check (classify.segment).
     """
     case_family = taxonomy.family_of_case_type(case_type_code) if case_type_code else None
     compact_text = _compact(unicodedata.normalize("NFKC", text))

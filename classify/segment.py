@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from classify.doctype import TypeGuess, classify, refine_by_case_number, starts_document
 from classify.identifiers import find_case_numbers, find_identifiers, mask_identifier, parse_case_number
@@ -54,9 +54,12 @@ def untitled_type(text: str) -> tuple[str, str] | None:
 
 
 HEAD_LINES = 3            # a court's document prints the court's name on one of its first lines
+ADDRESSED = ("此致", "此致敬礼")   # …but a court's name after these is whom a party's paper is addressed to, at its end
 COURT_HEAD = re.compile(r"[\u4e00-\u9fff]{2,30}人民法院")
 LIST_WORDS = ("证据名称", "证明目的", "证据来源", "序号")    # a page of an evidence list, as its table head says
 EVIDENCE_AFTER_LIST = 0.8
+UNREAD_CHARS = 2          # a page with ink (not blank) from which OCR read fewer characters than this…
+UNREAD_CONFIDENCE = 0.4   # …leaves its document this sure at most: the page may begin another one
 EVIDENCE_TYPES = ("EVIDENCE_LIST", "EVIDENCE")   # what a document with no listed title that follows them is
 
 
@@ -107,7 +110,8 @@ def begins_like_a_document(text: str) -> bool:
     """A court's name alone on one of the first lines, or the page's own case number near its top: how a court's
     document begins; the pages that continue one do not."""
     lines = [line.replace(" ", "") for line in text.splitlines() if line.strip()][:HEAD_LINES]
-    return any(COURT_HEAD.fullmatch(line) for line in lines) or _own_case_number(text) is not None
+    heads = [line for before, line in zip([""] + lines, lines) if before not in ADDRESSED]
+    return any(COURT_HEAD.fullmatch(line) for line in heads) or _own_case_number(text) is not None
 
 
 def _after_evidence_list(current: _Open, page: PageFacts) -> bool:
@@ -181,6 +185,10 @@ def _draft(group: _Open, case_no: str | None, taxonomy: Taxonomy, review_below: 
     guess = _type_of(group, first, text, taxonomy, case_no)
     if among_evidence and guess.confidence < review_below and group.separator is None and "EVIDENCE" in taxonomy.codes:
         guess = TypeGuess("EVIDENCE", EVIDENCE_AFTER_LIST, "", f"no listed title, among the evidence ({guess.reason})")
+    unread = [p.page_id for p in group.pages if p.role == "content" and len("".join(p.text.split())) < UNREAD_CHARS]
+    if unread and guess.confidence > UNREAD_CONFIDENCE:
+        guess = replace(guess, confidence=UNREAD_CONFIDENCE,
+                        reason=f"page {unread[0]} read no text: where it belongs is not known ({guess.reason})")
     doc_type = taxonomy.get(guess.code) if guess.code in taxonomy.codes else None
     volume = (group.separator.volume if group.separator and group.separator.type_code
               else doc_type.volume if doc_type else "ZJ")

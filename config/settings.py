@@ -125,7 +125,7 @@ class LimitSettings(_Section):
 
 
 class OcrSettings(_Section):
-    engine: Literal["tesseract", "none"] = "tesseract"
+    engine: Literal["tesseract", "rapidocr", "cascade", "none"] = "tesseract"
     languages: str = "chi_sim"
     dpi: int = Field(300, ge=72, le=1200)
     recognition_dpi: int = Field(150, ge=70, le=1200)
@@ -134,6 +134,9 @@ class OcrSettings(_Section):
     jpeg_quality: int = Field(50, ge=30, le=100)
     jpeg_dpi: int = Field(200, ge=200, le=1200)
     retry_below_confidence: float = Field(55, ge=0, le=100)
+    cascade_below_confidence: float = Field(85, ge=0, le=100)
+    cascade_line_below_confidence: float = Field(90, ge=0, le=100)
+    reading_copy: bool = True
     omp_thread_limit: int = Field(1, ge=1)
 
 
@@ -145,7 +148,7 @@ class PreprocessSettings(_Section):
 
 
 class ClassifySettings(_Section):
-    review_below_confidence: float = Field(0.7, ge=0, le=1)
+    review_below_confidence: float = Field(0.5, ge=0, le=1)
     every_s: float = Field(1.0, ge=0)
     strict_case_numbers: bool = True
 

@@ -1,4 +1,5 @@
-"""The per-page steps, top to bottom: preprocess → read codes → OCR (trying the page upside down if it reads badly) → title."""
+"""The per-page steps, top to bottom: preprocess → read codes → the reading copy (seals dropped, paper evened, specks
+and table rules removed: ocr.dropout) → OCR (trying the page upside down if it reads badly) → title."""
 from __future__ import annotations
 
 import functools
@@ -6,12 +7,12 @@ import json
 from dataclasses import asdict, dataclass
 
 from classify.codes import Code, find_separator, read_codes
-from classify.doctype import clean_title, find_title_line, is_listed_title
+from classify.doctype import clean_title, could_be_title, find_title_line, is_listed_title
 from classify.separator import Separator
 from classify.taxonomy import Taxonomy
 from config.settings import Settings
 from ingest.pages import Raster
-from ocr import pageimage, preprocess
+from ocr import dropout, pageimage, preprocess
 from ocr.engine import OcrOptions, OcrPage, read_line, recognise, with_line_text
 from ocr.pageimage import ImageOptions
 from ocr.types import Line
@@ -40,14 +41,22 @@ def digitise(raster: Raster, settings: Settings) -> PageResult:
                           prepared.steps + ("separator sheet: not recognised",))
     keep = None if raster.color is None else preprocess.apply_geometry(raster.color, prepared)
     two_level = keep is None and pageimage.is_two_level(raster.gray)
-    ocr, rotation, image, steps = recognise_upright(prepared, raster.dpi, settings, keep, two_level)
+    reading = dropout.reading_copy(prepared.image, keep, raster.dpi) if _reads_a_copy(settings) else None
+    ocr, rotation, image, steps = recognise_upright(prepared, raster.dpi, settings, keep, two_level, reading)
     steps += (_kept_step(ocr.engine["image"]),)
     line = find_title_line(ocr.layout)
     title = title_of(image, line, raster.dpi, settings) if line else None
+    if title is not None and not could_be_title(title):
+        steps += ("title line read again as body text: no title",)
+        line, title = None, None
     if line is not None and title != _tidy_title(line.text):
         ocr = with_line_text(ocr, line, title)
         steps += (f"title re-read: {title}",)
     return PageResult(prepared, codes, None, ocr, title, rotation, steps, preprocess.fingerprint(prepared.image))
+
+
+def _reads_a_copy(settings: Settings) -> bool:
+    return settings.ocr.reading_copy and settings.ocr.engine != "none"
 
 
 def title_of(image, line: Line, dpi: int, settings: Settings) -> str:
@@ -92,7 +101,9 @@ def ocr_options(settings: Settings) -> OcrOptions:
     ocr = settings.ocr
     image = ImageOptions(bitonal=ocr.bitonal, jpeg_quality=ocr.jpeg_quality, jpeg_dpi=ocr.jpeg_dpi)
     return OcrOptions(engine=ocr.engine, languages=ocr.languages, psm=ocr.psm, timeout=settings.queue.page_timeout_s * 0.8,
-                      recognition_dpi=ocr.recognition_dpi, image=image)
+                      recognition_dpi=ocr.recognition_dpi, image=image, threads=ocr.omp_thread_limit,
+                      cascade_below_confidence=ocr.cascade_below_confidence,
+                      cascade_line_below_confidence=ocr.cascade_line_below_confidence)
 
 
 def _kept_step(record: dict) -> str:
@@ -101,22 +112,32 @@ def _kept_step(record: dict) -> str:
 
 
 def recognise_upright(prepared: preprocess.Prepared, dpi: int, settings: Settings, keep=None,
-                      two_level: bool = False):
+                      two_level: bool = False, reading: dropout.Reading | None = None):
     """OCR the prepared page; when it reads badly, OCR it turned 180° and keep the better reading.
     `keep` is the colour copy of the page that goes into the dossier, turned along with it; `two_level`: the
-    page was scanned black and white, and is kept so."""
+    page was scanned black and white, and is kept so; `reading`: the copy OCR reads (see ocr.dropout), when it
+    differs from the page kept. Returns the reading, the page's rotation, the image read and the steps."""
+    reading = reading or dropout.Reading(prepared.image, ())
     options = ocr_options(settings)
-    first = recognise(prepared.image, dpi, options, keep=keep, two_level=two_level)
-    steps = prepared.steps + (f"ocr mean confidence {first.mean_conf:.1f}",)
+    first = _read(reading.image, prepared.image, dpi, options, keep, two_level)
+    steps = prepared.steps + reading.steps + (f"ocr mean confidence {first.mean_conf:.1f}",)
     if first.mean_conf >= settings.ocr.retry_below_confidence or not first.layout.lines:
-        return first, prepared.rotation, prepared.image, steps
-    turned = preprocess.rotate(prepared.image, 180)
-    second = recognise(turned, dpi, options, keep=None if keep is None else preprocess.rotate(keep, 180),
-                       two_level=two_level)
+        return first, prepared.rotation, reading.image, steps
+    turned = preprocess.rotate(reading.image, 180)
+    page = turned if reading.image is prepared.image else preprocess.rotate(prepared.image, 180)
+    second = _read(turned, page, dpi, options, None if keep is None else preprocess.rotate(keep, 180), two_level)
     steps += (f"ocr upside down: mean confidence {second.mean_conf:.1f}",)
     if second.mean_conf > first.mean_conf:
         return second, (prepared.rotation + 180) % 360, turned, steps + ("rotate 180",)
-    return first, prepared.rotation, prepared.image, steps
+    return first, prepared.rotation, reading.image, steps
+
+
+def _read(reading, page, dpi: int, options: OcrOptions, keep, two_level: bool) -> OcrPage:
+    """OCR of `reading`, with the searchable PDF made over `page` as kept (`keep`, the colour copy, when given)."""
+    if reading is page or keep is not None:
+        return recognise(reading, dpi, options, keep=keep, two_level=two_level)
+    read = recognise(reading, dpi, options, pdf=False)
+    return dropout.kept_under(read, page, dpi, options.image, two_level)
 
 
 def page_values(blobs, result: PageResult) -> dict:

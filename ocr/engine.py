@@ -1,4 +1,4 @@
-"""Recognise one prepared page: tesseract's words grouped into lines, the page text, and a searchable PDF page."""
+"""Recognise one prepared page: an engine's words grouped into lines, the page text, and a searchable PDF page."""
 from __future__ import annotations
 
 import statistics
@@ -8,9 +8,9 @@ from dataclasses import dataclass, replace
 import numpy as np
 from PIL import Image
 
-from ocr import pageimage, pdfpage, tesseract
+from ocr import pageimage, pdfpage, rapid, tesseract
 from ocr.pageimage import ImageOptions
-from ocr.types import Line, PageLayout, Word
+from ocr.types import TSV_HEADER, Line, PageLayout, Word
 
 
 @dataclass(frozen=True)
@@ -21,6 +21,9 @@ class OcrOptions:
     timeout: float = 180.0
     recognition_dpi: int = 150   # pages are read at this resolution at most; the kept image keeps its own
     image: ImageOptions = ImageOptions()   # how the page image is kept in the searchable PDF
+    threads: int = 1             # threads of an engine that has its own pool (rapidocr's onnxruntime sessions)
+    cascade_below_confidence: float = 85.0        # cascade: a page tesseract reads with less: rapidocr reads it
+    cascade_line_below_confidence: float = 90.0   # cascade: a line tesseract reads with less: rapidocr reads it
 
 
 @dataclass(frozen=True)
@@ -37,11 +40,11 @@ class OcrPage:
 
 def recognise(gray: np.ndarray, dpi: int, options: OcrOptions, pdf: bool = True,
               keep: np.ndarray | None = None, two_level: bool = False) -> OcrPage:
-    """OCR a greyscale page. Tesseract reads a copy scaled down to `recognition_dpi` (its models read 10–16 pt
-    print best there, and faster); word boxes come back in the page's own pixels, and the searchable PDF page is
-    the page image under an invisible text layer of the lines read — `keep` (the colour page, same geometry) when
-    given, else the greyscale page, kept two-level when it is black on white (`two_level`: it was scanned so),
-    see ocr.pageimage."""
+    """OCR a greyscale page. The engine `options.engine` names (READERS) reads a copy scaled down to
+    `recognition_dpi` (tesseract's models read 10–16 pt print best there, and both engines read faster); word
+    boxes come back in the page's own pixels, and the searchable PDF page is the page image under an invisible
+    text layer of the lines read — `keep` (the colour page, same geometry) when given, else the greyscale page,
+    kept two-level when it is black on white (`two_level`: it was scanned so), see ocr.pageimage."""
     scale = min(1.0, options.recognition_dpi / dpi)
     read_dpi = round(dpi * scale)
     tsv, engine = READERS[options.engine](_scaled(gray, scale), read_dpi, options)
@@ -60,6 +63,88 @@ def _tesseract(picture: Image.Image, dpi: int, options: OcrOptions) -> tuple[str
                  "psm": options.psm, "dpi": dpi}
 
 
+def _rapidocr(picture: Image.Image, dpi: int, options: OcrOptions) -> tuple[str, dict]:
+    tsv = rapid.read(picture, threads=options.threads)
+    return tsv, {"engine": "rapidocr", "version": rapid.version(), "runtime": f"onnxruntime {rapid.runtime_version()}",
+                 "models": rapid.models(), "settings": rapid.settings(options.threads), "dpi": dpi}
+
+
+def _cascade(picture: Image.Image, dpi: int, options: OcrOptions) -> tuple[str, dict]:
+    """Tesseract first. A page it reads badly — mean confidence under `cascade_below_confidence`, or most of its ink
+    outside the words read (an ID-card copy, a faint photocopy) — is read again whole by rapidocr; on any other page
+    the lines read with less than `cascade_line_below_confidence` are read again, each on its own, by rapidocr's
+    recognition. The record says which engine read the page (or which lines), and why."""
+    tsv, first = _tesseract(picture, dpi, options)
+    layout = parse_tsv(tsv, picture.width, picture.height)
+    confidence, inked = mean_confidence(layout), ink_read(layout, picture)
+    record = {"engine": "cascade", "version": f"tesseract {first['version']}, rapidocr {rapid.version()}",
+              "below_confidence": options.cascade_below_confidence, "tesseract_confidence": round(confidence, 2),
+              "ink_read": round(inked, 3), "tesseract": first, "dpi": dpi}
+    if confidence < options.cascade_below_confidence or inked < INK_READ_AT_LEAST:
+        tsv, second = _rapidocr(picture, dpi, options)
+        return tsv, {**record, "read_by": "rapidocr", "rapidocr": second}
+    return _lines_again(tsv, layout, picture, options, record)
+
+
+def _lines_again(tsv: str, layout: PageLayout, picture: Image.Image, options: OcrOptions,
+                 record: dict) -> tuple[str, dict]:
+    """Tesseract's reading, each line it doubts (and that is shaped as a line) read again by rapidocr's
+    recognition in tesseract's box; rapidocr's text replaces the line's unless it read nothing there."""
+    doubtful = [line for line in layout.lines if line.conf < options.cascade_line_below_confidence
+                and _line_shaped(line, layout)]
+    readings = rapid.read_lines(picture, [_padded(line, picture) for line in doubtful],
+                                threads=options.threads) if doubtful else []
+    better = {id(line): rapid.words_over(text, conf, (line.left, line.top, line.width, line.height))
+              for line, (text, conf) in zip(doubtful, readings) if text}
+    record = {**record, "lines_read_again": len(doubtful), "lines_replaced": len(better)}
+    if not better:
+        return tsv, {**record, "read_by": "tesseract"}
+    lines = [better.get(id(line)) or [(w.text, w.conf, (w.left, w.top, w.width, w.height)) for w in line.words]
+             for line in layout.lines]
+    return layout_tsv(lines), {**record, "read_by": "tesseract, rapidocr by line", "rapidocr": {
+        "engine": "rapidocr", "version": rapid.version(), "models": {"rec": rapid.models()["rec"]},
+        "recognition_only": True, "settings": rapid.settings(options.threads)}}
+
+
+INK_READ_AT_LEAST = 0.5     # cascade: a page with less of its ink inside the words tesseract read is read again
+LINE_PAD = (0.5, 0.25)      # a line read again alone: its box grown by these shares of its height, across and down
+LINE_HEIGHTS = (0.5, 2.0)   # a line is read again only if this many times as high as the page's median line, at most
+
+
+def ink_read(layout: PageLayout, picture: Image.Image) -> float:
+    """The share of the page's ink (darker than half way between black and paper) inside the word boxes read."""
+    gray = np.asarray(picture)
+    ink = gray < (int(gray.min()) + int(np.percentile(gray, 90))) // 2
+    total = int(ink.sum())
+    if total == 0:
+        return 1.0
+    inside = np.zeros_like(ink)
+    for word in (w for line in layout.lines for w in line.words):
+        inside[word.top:word.top + word.height, word.left:word.left + word.width] = True
+    return float((ink & inside).sum()) / total
+
+
+def _line_shaped(line: Line, layout: PageLayout) -> bool:
+    """A row of text as high as the page's rows are (a rule read as a line, or a block of specks, is not)."""
+    typical = statistics.median(row.height for row in layout.lines)
+    return LINE_HEIGHTS[0] * typical <= line.height <= LINE_HEIGHTS[1] * typical
+
+
+def _padded(line: Line, picture: Image.Image) -> tuple[int, int, int, int]:
+    across, down = round(line.height * LINE_PAD[0]), round(line.height * LINE_PAD[1])
+    left, top = max(0, line.left - across), max(0, line.top - down)
+    right, bottom = min(picture.width, line.right + across), min(picture.height, line.top + line.height + down)
+    return left, top, right - left, bottom - top
+
+
+def layout_tsv(lines: list[list[tuple[str, float, tuple[int, int, int, int]]]]) -> str:
+    """Tesseract's TSV of lines of (text, confidence, box) words, one block, a line each."""
+    rows = [f"5\t1\t1\t1\t{number}\t{index}\t{left}\t{top}\t{width}\t{height}\t{conf:.3f}\t{text}"
+            for number, words in enumerate(lines, 1)
+            for index, (text, conf, (left, top, width, height)) in enumerate(words, 1)]
+    return TSV_HEADER + "\n".join(rows) + "\n"
+
+
 def _nothing(picture: Image.Image, dpi: int, options: OcrOptions) -> tuple[str, dict]:
     """The no-op engine (`ocr.engine: none`): reads no text. It measures the pipeline around OCR; never for paper."""
     return "level\tpage_num\tblock_num\tpar_num\tline_num\tword_num\tleft\ttop\twidth\theight\tconf\ttext", \
@@ -68,7 +153,7 @@ def _nothing(picture: Image.Image, dpi: int, options: OcrOptions) -> tuple[str, 
 
 # The engines that read a page's words, by the name `ocr.engine` gives; each answers tesseract's TSV and a record
 # of itself kept with the page.
-READERS = {"tesseract": _tesseract, "none": _nothing}
+READERS = {"tesseract": _tesseract, "rapidocr": _rapidocr, "cascade": _cascade, "none": _nothing}
 
 
 def _scaled(gray: np.ndarray, scale: float) -> Image.Image:

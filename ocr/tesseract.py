@@ -11,10 +11,10 @@ from pathlib import Path
 from PIL import Image
 
 from config.errors import MissingDependency, OcrFailed, TimedOut
+from ocr.types import TSV_HEADER
 
 TESSDATA_FOLDERS = ("/usr/share/tesseract-ocr/5/tessdata", "/usr/share/tesseract-ocr/4.00/tessdata",
                     "/usr/share/tessdata", "/usr/local/share/tessdata")
-TSV_HEADER = "level\tpage_num\tblock_num\tpar_num\tline_num\tword_num\tleft\ttop\twidth\theight\tconf\ttext\n"
 INSTALL = "run `apt-get install tesseract-ocr tesseract-ocr-chi-sim` (the README's quick start does it)"
 
 

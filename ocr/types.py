@@ -3,6 +3,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+# The table every engine answers in: tesseract's TSV (level 5 rows are words), header line first.
+TSV_HEADER = "level\tpage_num\tblock_num\tpar_num\tline_num\tword_num\tleft\ttop\twidth\theight\tconf\ttext\n"
+
 
 @dataclass(frozen=True)
 class Word:

@@ -37,3 +37,7 @@ if [[ ! -x .venv/bin/python ]]; then
 fi
 .venv/bin/python -m pip install -q --upgrade pip >/dev/null
 .venv/bin/python -m pip install -q --no-binary tesserocr -e ".[test]"
+# RapidOCR, the second OCR engine (ocr/rapid.py), with its models inside the wheel; its other requirements
+# (onnxruntime, pyclipper, shapely, …) come with edossier's own. --no-deps: it asks for opencv-python, whose cv2
+# would overwrite the opencv-python-headless that edossier and RapidOCR both use.
+.venv/bin/python -m pip install -q --no-deps "rapidocr_onnxruntime==1.4.4"

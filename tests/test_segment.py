@@ -181,3 +181,19 @@ def test_the_page_after_an_identity_card_copy_starts_the_next_document(taxonomy)
     drafts = segment([page(1, None, card), page(2, None, poa)], taxonomy, stack_case=CASE, review_below=0.5)
     assert [(d.type_code, d.page_ids) for d in drafts][0] == ("PARTY_ID", (1,))
     assert drafts[1].page_ids == (2,)
+
+
+def test_a_complaints_closing_page_addressed_to_the_court_continues_it(taxonomy):
+    """此致 and the court's name open the last page of a party's paper: whom it is addressed to, not a court's head."""
+    closing = "此致\n某某省某某市某某区人民法院\n具状人：王某\n附：本诉状副本一份。"
+    drafts = segment([page(1, "民事起诉状", "民事起诉状\n原告：王某"), page(2, None, closing)], taxonomy,
+                     stack_case=CASE, review_below=0.5)
+    assert [(d.type_code, d.page_ids) for d in drafts] == [("COMPLAINT", (1, 2))]
+
+
+def test_a_page_that_read_no_text_sends_its_document_to_review(taxonomy):
+    """A page with ink from which nothing was read may begin another document: its document is not sure."""
+    drafts = segment([page(1, "应诉通知书", "应诉通知书\n本院受理原告诉你买卖合同纠纷一案。"),
+                      PageFacts(2, "content", None, " \n")], taxonomy, stack_case=CASE, review_below=0.5)
+    assert [(d.type_code, d.page_ids, d.review) for d in drafts] == [("RESPONSE_NOTICE", (1, 2), True)]
+    assert drafts[0].confidence < 0.5 and "page 2 read no text" in drafts[0].reason
