@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import statistics
-import unicodedata
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -10,7 +9,7 @@ from PIL import Image
 
 from ocr import pageimage, pdfpage, rapid, tesseract
 from ocr.pageimage import ImageOptions
-from ocr.types import TSV_HEADER, Line, PageLayout, Word
+from ocr.types import TSV_HEADER, Line, PageLayout, Word, is_wide
 
 
 @dataclass(frozen=True)
@@ -90,8 +89,9 @@ def _lines_again(tsv: str, layout: PageLayout, picture: Image.Image, options: Oc
                  record: dict) -> tuple[str, dict]:
     """Tesseract's reading, each line it doubts (and that is shaped as a line) read again by rapidocr's
     recognition in tesseract's box; rapidocr's text replaces the line's unless it read nothing there."""
+    typical = statistics.median(row.height for row in layout.lines) if layout.lines else 0
     doubtful = [line for line in layout.lines if line.conf < options.cascade_line_below_confidence
-                and _line_shaped(line, layout)]
+                and _line_shaped(line, typical)]
     readings = rapid.read_lines(picture, [_padded(line, picture) for line in doubtful],
                                 threads=options.threads) if doubtful else []
     better = {id(line): rapid.words_over(text, conf, (line.left, line.top, line.width, line.height))
@@ -124,9 +124,8 @@ def ink_read(layout: PageLayout, picture: Image.Image) -> float:
     return float((ink & inside).sum()) / total
 
 
-def _line_shaped(line: Line, layout: PageLayout) -> bool:
-    """A row of text as high as the page's rows are (a rule read as a line, or a block of specks, is not)."""
-    typical = statistics.median(row.height for row in layout.lines)
+def _line_shaped(line: Line, typical: float) -> bool:
+    """A row of text as high as the page's rows are, `typical` (a rule read as a line, or a block of specks, is not)."""
     return LINE_HEIGHTS[0] * typical <= line.height <= LINE_HEIGHTS[1] * typical
 
 
@@ -147,8 +146,7 @@ def layout_tsv(lines: list[list[tuple[str, float, tuple[int, int, int, int]]]]) 
 
 def _nothing(picture: Image.Image, dpi: int, options: OcrOptions) -> tuple[str, dict]:
     """The no-op engine (`ocr.engine: none`): reads no text. It measures the pipeline around OCR; never for paper."""
-    return "level\tpage_num\tblock_num\tpar_num\tline_num\tword_num\tleft\ttop\twidth\theight\tconf\ttext", \
-        {"engine": "none", "dpi": dpi}
+    return TSV_HEADER, {"engine": "none", "dpi": dpi}
 
 
 # The engines that read a page's words, by the name `ocr.engine` gives; each answers tesseract's TSV and a record
@@ -236,15 +234,11 @@ def _line(words: list[Word]) -> Line:
     return Line(text, left, top, right - left, bottom - top, _weighted_conf(words), tuple(words))
 
 
-def _is_cjk(char: str) -> bool:
-    return unicodedata.east_asian_width(char) in ("W", "F")
-
-
 def join_words(words: list[str]) -> str:
     """Join words with spaces, except next to an East Asian character (tesseract splits CJK runs into words)."""
     out = ""
     for word in words:
-        if out and not (_is_cjk(out[-1]) or _is_cjk(word[0])):
+        if out and not (is_wide(out[-1]) or is_wide(word[0])):
             out += " "
         out += word
     return out

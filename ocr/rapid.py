@@ -14,7 +14,7 @@ import numpy as np
 from PIL import Image
 
 from config.errors import MissingDependency, OcrFailed
-from ocr.types import TSV_HEADER
+from ocr.types import TSV_HEADER, is_wide
 
 PACKAGE = "rapidocr_onnxruntime"
 PINNED = "1.4.4"            # the adapter reads the library's per-box results (`_PageReader`): others are untried
@@ -193,7 +193,7 @@ def _line_rows(number: int, box, direction, reading, width: int, height: int) ->
 
 
 def _is_arc(text: str, line: tuple[int, int, int, int]) -> bool:
-    ems = sum(1.0 if _is_wide(c) else 0.5 for c in text if not c.isspace())
+    ems = sum(1.0 if is_wide(c) else 0.5 for c in text if not c.isspace())
     return line[3] > ARC_RATIO * line[2] / max(ems, 1.0)
 
 
@@ -225,11 +225,11 @@ def _words(reading, line: tuple[int, int, int, int], width: int, height: int) ->
             words += _joined(run)
             run = []
             continue
-        if float(conf) < MARK_SCORE and unicodedata.category(char).startswith("P") and not _is_wide(char):
+        if float(conf) < MARK_SCORE and unicodedata.category(char).startswith("P") and not is_wide(char):
             continue
         place = box if isinstance(box, tuple) else _bounds(box, width, height)
         item = (char.translate(MEANT), 100 * float(conf), place)
-        if _is_wide(char):
+        if is_wide(char):
             words += _joined(run) + [item]
             run = []
         else:
@@ -253,7 +253,7 @@ def _joined(run: list[tuple[str, float, tuple]]) -> list[tuple[str, float, tuple
 def _spread(text: str, line: tuple[int, int, int, int]) -> list[tuple[int, int, int, int]]:
     """The line's box divided among its characters, a full-width character twice as wide as any other."""
     left, top, width, height = line
-    units = [2 if _is_wide(c) else 1 for c in text]
+    units = [2 if is_wide(c) else 1 for c in text]
     scale, boxes, x = width / max(1, sum(units)), [], float(left)
     for unit in units:
         boxes.append((round(x), top, max(1, round(unit * scale)), height))
@@ -261,5 +261,3 @@ def _spread(text: str, line: tuple[int, int, int, int]) -> list[tuple[int, int, 
     return boxes
 
 
-def _is_wide(char: str) -> bool:
-    return unicodedata.east_asian_width(char) in ("W", "F")

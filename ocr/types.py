@@ -1,6 +1,7 @@
 """Values the OCR stage hands to later stages: words, lines and the page layout (frozen, no I/O)."""
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass, field
 
 # The table every engine answers in: tesseract's TSV (level 5 rows are words), header line first.
@@ -67,3 +68,8 @@ class KeptImage:
         encoding = "CCITT G4" if self.kind == "bitonal" else f"JPEG q{self.jpeg_quality}"
         share = None if self.grey_share is None else round(self.grey_share, 5)
         return {"kind": self.kind, "encoding": encoding, "dpi": self.dpi, "grey_share": share}
+
+
+def is_wide(char: str) -> bool:
+    """An East Asian wide or full-width character (a Chinese character, full-width punctuation)."""
+    return unicodedata.east_asian_width(char) in ("W", "F")
