@@ -53,11 +53,14 @@ SEAL_MIN_CONTRAST = 30            # grey levels the seal's ink must be lighter t
 
 # Toner specks: tesseract takes a scatter of dots for text and loses the lines around them. The full stops, commas
 # and colons of 14-pt print are larger than SPECK_MM2 (removing every smaller blot from clean pages changed no
-# character read). Smaller print loses some dots (of 氵, of a decimal point) on a specked page: on the synthetic
-# ID-card copies that cost less than the specks did (shrinking the bound with the print read them worse).
+# character read). Smaller print's dots (a decimal point, the stops of a date: 2016.01.16) are as small as specks but
+# sit inside a line, with print on both sides within SPECK_BETWEEN_MM: those stay (removed, an ID card's validity
+# dates read 20160116-20260116).
 SPECK_MM2 = 0.28                  # 39 pixels at 300 dpi
 SPECK_ALONE_MM = 2.5
 SPECK_MIN_COUNT = 20
+SPECK_BETWEEN_MM = 1.5
+SPECK_LONG_MM = 1.0               # a blot as long as this is a stroke (the 1 of small print), not a speck
 
 # Ruling lines: ink runs longer than any character stroke, found by a morphological opening with a long thin
 # kernel, then painted over with paper (the ink they cross keeps its other pixels).
@@ -229,17 +232,32 @@ def _clear_disc(out: np.ndarray, gray: np.ndarray, ink: np.ndarray, circle, dpi:
 def remove_specks(gray: np.ndarray, dpi: int) -> tuple[np.ndarray, int] | None:
     """The page with its specks (a photocopy's toner dots, dust) painted over with paper, and how many; None for a
     clean page. The page is specked when SPECK_MIN_COUNT of its blots under SPECK_MM2 have no other ink within
-    SPECK_ALONE_MM (a clean page's punctuation always has); then every blot under SPECK_MM2 goes."""
+    SPECK_ALONE_MM (a clean page's punctuation always has); then every blot under SPECK_MM2 goes, but for one
+    between two pieces of print on its line (a decimal point)."""
     ink = _ink_mask(gray)
     per_mm = dpi / 25.4
     _, labels, stats, _ = cv2.connectedComponentsWithStats(ink, connectivity=8)
-    small = stats[:, cv2.CC_STAT_AREA] < SPECK_MM2 * per_mm ** 2
+    small = ((stats[:, cv2.CC_STAT_AREA] < SPECK_MM2 * per_mm ** 2)
+             & (stats[:, [cv2.CC_STAT_WIDTH, cv2.CC_STAT_HEIGHT]].max(axis=1) < SPECK_LONG_MM * per_mm))
     small[0] = False
     if small.sum() < SPECK_MIN_COUNT or _alone(ink, labels, small, SPECK_ALONE_MM * per_mm).sum() < SPECK_MIN_COUNT:
         return None
+    specks = small & ~_between_print(labels, small, round(SPECK_BETWEEN_MM * per_mm))
     out = gray.copy()
-    out[small[labels]] = _paper(gray)
-    return out, int(small.sum())
+    out[specks[labels]] = _paper(gray)
+    return out, int(specks.sum())
+
+
+def _between_print(labels: np.ndarray, small: np.ndarray, reach: int) -> np.ndarray:
+    """Which of the `small` blots have larger ink within `reach` pixels both to their left and to their right, in
+    the rows they occupy: a mark inside a line of print."""
+    larger = ((labels > 0) & ~small[labels]).astype(np.uint8)
+    width = reach + 1
+    kernel = np.ones((1, width), np.uint8)
+    to_right = cv2.dilate(larger, kernel, anchor=(0, 0))            # larger ink at x … x + reach
+    to_left = cv2.dilate(larger, kernel, anchor=(width - 1, 0))     # larger ink at x − reach … x
+    flanked = np.bincount(labels[(to_left & to_right) > 0], minlength=len(small)) > 0
+    return small & flanked
 
 
 def _alone(ink: np.ndarray, labels: np.ndarray, small: np.ndarray, distance: float) -> np.ndarray:

@@ -24,11 +24,14 @@ INSTALL = (f"run `bash scripts/setup.sh`, or `.venv/bin/python -m pip install --
 TEXT_SCORE = 0.5            # a box read with less (RapidOCR's own default) is not text: specks, seal strokes, rules
 BOX_THRESH = 0.5            # detection: a box whose mean text probability is lower is dropped (RapidOCR's default)
 UNCLIP_RATIO = 1.6          # detection: how far a found text kernel is grown back to the glyphs (RapidOCR's default)
+DET_LONG_SIDE = 1472        # text detection runs on the page scaled to at most this many pixels on its long side
+                            # (A4 at 150 dpi is 1754): about 20 % faster a page than at full size, and no worse read
+                            # (benchmarks/README.md); at 1280 a thin bracket opening a line fell outside its box
 DIRECTION_SCORE = 0.9       # a line the direction model finds upside down with more than this is read turned
 REC_BATCH = 1               # lines recognised at once: a batch is padded to its widest line, and on one thread
                             # the padding costs more than batching saves (single lines: 1.8× faster on a page)
 MARK_SCORE = 0.6            # a half-width punctuation mark read with less is a speck: the dots read in the blank
-                            # gaps of a form or an ID card
+                            # gaps of a form or an ID card; one between two digits is not (2016.01.16-2026.01.16)
 ARC_RATIO = 2.5             # a box taller than this many times its text's width per character holds no straight
                             # line: the ring text of a seal that is not red (photocopied), read as a line
 # Characters the recognition model's dictionary has but court paper never prints, for the one it means.
@@ -93,6 +96,13 @@ def _engine(threads: int):
         def __init__(self, **settings):
             super().__init__(**settings)
             self.text_cls = _PageDirection(self.text_cls)
+            self.text_det.get_preprocess = self._detection_size
+
+        def _detection_size(self, longest: int):
+            """Detection on the page at most DET_LONG_SIDE pixels long (recognition still crops the lines from
+            the page as given)."""
+            side = min(DET_LONG_SIDE, longest)
+            return library.ch_ppocr_det.utils.DetPreProcess(side, "max", self.text_det.mean, self.text_det.std)
 
         def get_final_res(self, dt_boxes, cls_res, rec_res, *elapsed):
             """Every box with its direction and its reading, unfiltered (the library's own answer drops the
@@ -137,7 +147,7 @@ def settings(threads: int) -> dict:
     """What the engine runs with, for the page's record."""
     engine = _engine(threads)
     return {"threads": threads, "rec_batch": REC_BATCH, "text_score": TEXT_SCORE, "det_box_thresh": BOX_THRESH,
-            "det_unclip_ratio": UNCLIP_RATIO, "det_limit_side_len": engine.text_det.limit_side_len,
+            "det_unclip_ratio": UNCLIP_RATIO, "det_long_side": DET_LONG_SIDE,
             "max_side_len": engine.max_side_len, "cls_thresh": DIRECTION_SCORE}
 
 
@@ -220,12 +230,12 @@ def _words(reading, line: tuple[int, int, int, int], width: int, height: int) ->
         boxes, confs = _spread(text, line), [float(reading[1])] * len(text)
     words: list[tuple[str, float, tuple]] = []
     run: list[tuple[str, float, tuple]] = []
-    for char, box, conf in zip(text, boxes, confs):
+    for index, (char, box, conf) in enumerate(zip(text, boxes, confs)):
         if char.isspace():
             words += _joined(run)
             run = []
             continue
-        if float(conf) < MARK_SCORE and unicodedata.category(char).startswith("P") and not is_wide(char):
+        if float(conf) < MARK_SCORE and _speck(text, index):
             continue
         place = box if isinstance(box, tuple) else _bounds(box, width, height)
         item = (char.translate(MEANT), 100 * float(conf), place)
@@ -236,6 +246,14 @@ def _words(reading, line: tuple[int, int, int, int], width: int, height: int) ->
             run.append(item)
     words += _joined(run)
     return words if sum(len(w[0]) for w in words) <= len(chars) else [(text.strip(), 100 * float(reading[1]), line)]
+
+
+def _speck(text: str, index: int) -> bool:
+    """The character at `index` is a half-width punctuation mark that does not sit between two digits."""
+    char = text[index]
+    if not unicodedata.category(char).startswith("P") or is_wide(char):
+        return False
+    return not (0 < index < len(text) - 1 and text[index - 1].isdigit() and text[index + 1].isdigit())
 
 
 def _joined(run: list[tuple[str, float, tuple]]) -> list[tuple[str, float, tuple]]:
