@@ -96,13 +96,16 @@ def _engine(threads: int):
         def __init__(self, **settings):
             super().__init__(**settings)
             self.text_cls = _PageDirection(self.text_cls)
+            self._library_size = self.text_det.get_preprocess
             self.text_det.get_preprocess = self._detection_size
 
         def _detection_size(self, longest: int):
-            """Detection on the page at most DET_LONG_SIDE pixels long (recognition still crops the lines from
-            the page as given)."""
-            side = min(DET_LONG_SIDE, longest)
-            return library.ch_ppocr_det.utils.DetPreProcess(side, "max", self.text_det.mean, self.text_det.std)
+            """Detection on a page longer than DET_LONG_SIDE scaled down to it (recognition still crops the lines
+            from the page as given); a smaller image as the library does it (a line's snippet grown to 736)."""
+            if longest <= DET_LONG_SIDE:
+                return self._library_size(longest)
+            return library.ch_ppocr_det.utils.DetPreProcess(DET_LONG_SIDE, "max", self.text_det.mean,
+                                                            self.text_det.std)
 
         def get_final_res(self, dt_boxes, cls_res, rec_res, *elapsed):
             """Every box with its direction and its reading, unfiltered (the library's own answer drops the

@@ -63,3 +63,21 @@ def test_red_seal_ink_over_paper_becomes_paper_and_black_print_under_it_stays():
     assert "red seal dropped for reading" in reading.steps
     assert (reading.image[seal] > 200).mean() > 0.99
     assert (reading.image[(gray == 0) & (colour[:, :, 0] == 0)] < 60).mean() > 0.99
+
+
+def test_toner_specks_go_but_the_points_of_a_date_between_its_digits_stay():
+    page = paper()
+    cv2.putText(page, "2016.01.16", (400, 800), cv2.FONT_HERSHEY_SIMPLEX, 1.1, 0, 2)
+    _, labels, stats, _ = cv2.connectedComponentsWithStats((page < 128).astype(np.uint8), connectivity=8)
+    points = [labels == n for n in range(1, len(stats)) if stats[n, cv2.CC_STAT_AREA] < 39]
+    assert len(points) == 2                                 # the two full stops of the date are as small as specks
+    rng = np.random.default_rng(7)
+    specks = [(int(x), int(y)) for x, y in zip(rng.integers(100, 2300, 60), rng.integers(1200, 3300, 60))]
+    for x, y in specks:
+        page[y:y + 3, x:x + 3] = 0
+    done = dropout.remove_specks(page, DPI)
+    assert done is not None
+    out, removed = done
+    assert removed == len(specks)
+    assert all((out[y:y + 3, x:x + 3] > 200).all() for x, y in specks)
+    assert all((out[point] < 128).all() for point in points)

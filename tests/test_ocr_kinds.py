@@ -10,6 +10,7 @@ existed are beside them, for the record.
 from __future__ import annotations
 
 import io
+import random
 import re
 import statistics
 from pathlib import Path
@@ -27,7 +28,7 @@ from ingest.inspect import Limits
 from ingest.pages import Raster, colour_of, load_page, to_gray
 from ocr import dropout
 from ocr.accuracy import cer, pooled_cer
-from synth.courtpaper import KINDS, KindPage, kind_pages
+from synth.courtpaper import KINDS, KindPage, kind_page, kind_pages
 from synth.render import font
 
 SEED, PER_KIND = 10, 2
@@ -143,6 +144,16 @@ def test_the_pages_are_a4_at_300_dpi_in_colour_and_the_same_for_the_same_seed(re
     assert again.text == page.text and np.array_equal(np.asarray(again.image), np.asarray(page.image))
     with pytest.raises(ValueError, match="unknown page kinds"):
         kind_pages(kinds=("receipt",), per_kind=1, seed=SEED)
+
+
+def test_cards_stacked_down_a_page_are_read_upright(settings):
+    """Two cards, front and back each, one above the other: their line profiles look like a page turned sideways,
+    so the page is turned a quarter, reads little of its ink, and is read as it came."""
+    page = kind_page("id_copy", random.Random("0:id_copy:2"))
+    assert "two cards" in page.variations
+    result = digitise(_raster(page.image), settings)
+    assert result.rotation == 0 and "rotate 270: the quarter turn undone" in result.steps, result.steps
+    assert "居民身份证" in result.ocr.text and cer(result.ocr.text, page.text) < 0.4
 
 
 def test_id_copies_carry_valid_numbers_of_no_real_region(read):

@@ -9,6 +9,7 @@ import ast
 import contextlib
 import io
 import os
+import re
 import tempfile
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -247,7 +248,8 @@ def test_a_50_page_pdf_is_fetched_once_and_each_page_job_fetches_its_own_page(tm
     assert ctx.blobs.count(entry.sha256) == 1
     assert sorted(ctx.blobs.checkouts[1:]) == sorted((r["blob_key"],) for r in rows)
     texts = [r["text"] or "" for r in ctx.catalogue.pages_of_stack(entry.stack_id)]
-    assert [f"PAGE {n}" in t for n, t in enumerate(texts, start=1)] == [True] * 50
+    read = [re.search(rf"PAGE\s*{n}(?!\d)", t) is not None for n, t in enumerate(texts, start=1)]
+    assert read == [True] * 50                  # the space between the words is not always read
     assert not any(folder.exists() for folder in ctx.blobs.folders)
 
 
